@@ -1,0 +1,307 @@
+using System.Buffers;
+using Microsoft.Data.Sqlite;
+using AgentFs.Native;
+using AgentFs.Overlay;
+using AgentFs.Store;
+
+namespace AgentFs;
+
+public sealed partial class AgentFileSystem
+{
+    /// <summary>open(2): counts the open (an unlinked file lives until its last release) and applies O_TRUNC.</summary>
+    public InodeAttributes Open(ulong ino, bool truncate = false)
+    {
+        var rec = GetRecord(ino);
+        if (rec.IsDirectory && truncate) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
+        var ns = _nodes.GetOrAdd(ino, static _ => new NodeState());
+        Interlocked.Increment(ref ns.Opens);
+        if (truncate && rec.Size != 0)
+            return SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, Size: 0));
+        return rec.ToAttributes();
+    }
+
+    /// <summary>release(2): the last release of an unlinked file frees it.</summary>
+    public void Release(ulong ino)
+    {
+        if (!_nodes.TryGetValue(ino, out var ns)) return;
+        if (Interlocked.Decrement(ref ns.Opens) > 0 || IsReadOnly || _disposed) return;
+        lock (_writeLock)
+        {
+            if (Volatile.Read(ref ns.Opens) > 0) return;
+            var rec = FindRecord(ino, null, out _);
+            if (rec != null && rec.Nlink == 0 && !rec.IsDirectory) DropInode(ino, rec);
+            if (Volatile.Read(ref ns.Lookups) <= 0 && ino != InodeNumbers.Root) _nodes.TryRemove(ino, out _);
+        }
+    }
+
+    /// <summary>fsync(2): everything changed so far is durable when this returns.</summary>
+    public void Fsync(ulong ino = 0) => Flush(durable: true);
+
+    /// <summary>Reads at offset into destination; returns the number of bytes read (0 at or past the end).</summary>
+    public int Read(ulong ino, long offset, Span<byte> destination)
+    {
+        var rec = FindRecord(ino, null, out int depth) ?? throw new AgentFsException(Errno.ESTALE, $"inode {ino} no longer exists in branch {Branch}");
+        if (rec.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
+        if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
+        if (offset >= rec.Size) return 0;
+        int n = (int)Math.Min(destination.Length, rec.Size - offset);
+        destination = destination[..n];
+        if (depth == -1)
+        {
+            // An untouched base file: one pread for the whole range.
+            ReadBase(rec, offset, destination);
+            return n;
+        }
+        int cs = _chunkSize;
+        byte[]? tmp = null;
+        try
+        {
+            int done = 0;
+            while (done < n)
+            {
+                long pos = offset + done;
+                long idx = pos >> _chunkShift;
+                int within = (int)(pos & (cs - 1));
+                int take = Math.Min(cs - within, n - done);
+                if (within == 0 && take == cs)
+                {
+                    var dst = destination.Slice(done, cs);
+                    int valid = ReadChunk(ino, rec, depth, idx, dst);
+                    dst[valid..].Clear();
+                }
+                else
+                {
+                    tmp ??= ArrayPool<byte>.Shared.Rent(cs);
+                    int valid = ReadChunk(ino, rec, depth, idx, tmp.AsSpan(0, cs));
+                    var dst = destination.Slice(done, take);
+                    int copy = Math.Clamp(valid - within, 0, take);
+                    tmp.AsSpan(within, copy).CopyTo(dst);
+                    dst[copy..].Clear();
+                }
+                done += take;
+            }
+        }
+        finally
+        {
+            if (tmp != null) ArrayPool<byte>.Shared.Return(tmp);
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// The bytes of chunk idx as this branch sees them, into dest (chunk-sized); returns how many leading
+    /// bytes are set (the rest of the chunk is zeros). Walks top-down: memtables, then the chain's layers
+    /// (a layer's hide_from hides lower data at or past it), then the base.
+    /// </summary>
+    private int ReadChunk(ulong ino, InodeRecord rec, int recDepth, long idx, Span<byte> dest)
+    {
+        var key = new ChunkKey(ino, idx);
+        bool topHasNoRow = false;
+        if (_current.Chunks.TryGetValue(key, out var cb) || (_flushing is { } fl && fl.Chunks.TryGetValue(key, out cb)))
+        {
+            if (cb != null)
+            {
+                int len = cb.Length;
+                cb.Data.AsSpan(0, len).CopyTo(dest);
+                return len;
+            }
+            topHasNoRow = true;
+        }
+        long start = idx << _chunkShift;
+        long topHide = recDepth == 0 ? rec.HideFrom : long.MaxValue;
+        int bestDepth = int.MaxValue, bestLen = 0;
+        if (recDepth != -1)
+        {
+            var chain = _chain;
+            var r = _store.RentReader();
+            try
+            {
+                var cmd = r.ChunkVersions;
+                cmd.Parameters[0].Value = (long)ino;
+                cmd.Parameters[1].Value = idx;
+                using var rd = cmd.ExecuteReader();
+                while (rd.Read())
+                {
+                    int d = chain.DepthOf(rd.GetInt64(0));
+                    if (d < 0 || d >= bestDepth || (d == 0 && topHasNoRow)) continue;
+                    bestDepth = d;
+                    bestLen = (int)rd.GetBytes(1, 0, null, 0, 0);
+                    if (bestLen > 0)
+                    {
+                        var scratch = t_scratch is { } sc && sc.Length >= bestLen ? sc : (t_scratch = new byte[Math.Max(bestLen, _chunkSize)]);
+                        rd.GetBytes(1, 0, scratch, 0, bestLen);
+                        scratch.AsSpan(0, bestLen).CopyTo(dest);
+                    }
+                }
+            }
+            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
+            finally { _store.ReturnReader(r); }
+        }
+        // What the layers above a depth hide: the top record's hide_from, then each sealed version's.
+        long hidden = bestDepth == 0 ? long.MaxValue : Math.Min(topHide, HiddenAbove(ino, bestDepth));
+        if (bestDepth != int.MaxValue)
+        {
+            if (start >= hidden) return 0;
+            return (int)Math.Min(bestLen, hidden - start);
+        }
+        if (!rec.HasBaseData) return 0;
+        long end = Math.Min(Math.Min(hidden, rec.BaseId!.Value.Size), start + _chunkSize);
+        if (end <= start) return 0;
+        ReadBase(rec, start, dest[..(int)(end - start)]);
+        return (int)(end - start);
+    }
+
+    /// <summary>min(hide_from) over the sealed versions of ino at depths 1 .. depth-1 (depth int.MaxValue: all).</summary>
+    private long HiddenAbove(ulong ino, int depth)
+    {
+        var chain = _chain;
+        if (!_lowerHides.TryGetValue(ino, out var hides))
+        {
+            hides = new long[chain.Length];
+            Array.Fill(hides, long.MaxValue);
+            var r = _store.RentReader();
+            try
+            {
+                var cmd = r.InodeVersions;
+                cmd.Parameters[0].Value = (long)ino;
+                using var rd = cmd.ExecuteReader();
+                while (rd.Read())
+                {
+                    int d = chain.DepthOf(rd.GetInt64(0));
+                    if (d >= 1) hides[d] = rd.GetInt64(11);
+                }
+            }
+            finally { _store.ReturnReader(r); }
+            _lowerHides[ino] = hides;
+        }
+        long h = long.MaxValue;
+        int stop = Math.Min(depth, hides.Length);
+        for (int d = 1; d < stop; d++) h = Math.Min(h, hides[d]);
+        return h;
+    }
+
+    /// <summary>Reads base bytes of a file, after checking the base file is still the one the store depends on.</summary>
+    private void ReadBase(InodeRecord rec, long offset, Span<byte> dest)
+    {
+        int fd = _base.OpenRead(rec.Origin!);
+        try
+        {
+            var st = BaseDirectory.StatFd(fd);
+            var id = rec.BaseId!.Value;
+            if (st.Ino != id.Ino || st.Dev != id.Dev || st.Size != id.Size || st.MtimeNs != id.MtimeNs || st.CtimeNs != id.CtimeNs)
+                throw new AgentFsException(Errno.EIO,
+                    $"base file {_base.Describe(rec.Origin!)} changed after store {_store.Path} started to depend on it; restore the base file or start a new store (refusing to mix old and new data)");
+            int got = BaseDirectory.Pread(fd, dest, offset);
+            dest[got..].Clear();
+        }
+        finally { BaseDirectory.Close(fd); }
+    }
+
+    /// <summary>Writes data at offset (extending the file as needed); returns the count written.</summary>
+    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data)
+    {
+        CheckWritable();
+        if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
+        if (offset + data.Length > MaxFileSize) throw new AgentFsException(Errno.EFBIG, $"write past {MaxFileSize} bytes");
+        lock (_writeLock)
+        {
+            var rec = RecordForWrite(ino);
+            if (!rec.IsRegular) throw new AgentFsException(rec.IsDirectory ? Errno.EISDIR : Errno.EINVAL, $"inode {ino} is not a regular file");
+            int cs = _chunkSize;
+            int done = 0;
+            while (done < data.Length)
+            {
+                long pos = offset + done;
+                long idx = pos >> _chunkShift;
+                int within = (int)(pos & (cs - 1));
+                int take = Math.Min(cs - within, data.Length - done);
+                var buf = ChunkForWrite(ino, rec, idx, loadOld: !(within == 0 && take == cs));
+                buf.EnsureCapacity(within + take, cs);
+                data.Slice(done, take).CopyTo(buf.Data.AsSpan(within));
+                if (within + take > buf.Length) buf.Length = within + take;
+                done += take;
+            }
+            long end = offset + data.Length;
+            if (end > rec.Size) rec.Size = end;
+            long now = AgentStore.NowNs();
+            rec.MtimeNs = rec.CtimeNs = now;
+            _current.NoteChange(data.Length);
+            Log("write", ino, bytes: data.Length);
+        }
+        AfterWrite();
+        return data.Length;
+    }
+
+    public const long MaxFileSize = 1L << 50;
+
+    [ThreadStatic] private static byte[]? t_scratch;
+
+    /// <summary>The current memtable's buffer for a chunk, loading what the branch shows there if asked. Under _writeLock.</summary>
+    private ChunkBuffer ChunkForWrite(ulong ino, InodeRecord rec, long idx, bool loadOld)
+    {
+        var key = new ChunkKey(ino, idx);
+        if (_current.Chunks.TryGetValue(key, out var cb) && cb != null) return cb;
+        cb = new ChunkBuffer(0);
+        long start = idx << _chunkShift;
+        if (loadOld && start < rec.Size)
+        {
+            byte[] tmp = ArrayPool<byte>.Shared.Rent(_chunkSize);
+            try
+            {
+                // The top record is in the memtable now, so the walk treats it as depth 0.
+                int valid = ReadChunk(ino, rec, 0, idx, tmp.AsSpan(0, _chunkSize));
+                valid = (int)Math.Min(valid, rec.Size - start);
+                if (valid > 0)
+                {
+                    cb.EnsureCapacity(valid, _chunkSize);
+                    tmp.AsSpan(0, valid).CopyTo(cb.Data);
+                    cb.Length = valid;
+                }
+            }
+            finally { ArrayPool<byte>.Shared.Return(tmp); }
+        }
+        _current.SetChunk(key, cb);
+        return cb;
+    }
+
+    /// <summary>Changes a file's size (under _writeLock): shrinking hides everything past the new end in all
+    /// lower layers and the base, so a later extension reads zeros.</summary>
+    private void Truncate(ulong ino, InodeRecord rec, long newSize)
+    {
+        if (newSize > MaxFileSize) throw new AgentFsException(Errno.EFBIG, $"size {newSize} is too large");
+        long old = rec.Size;
+        if (newSize < old)
+        {
+            int cs = _chunkSize;
+            long firstDropped = (newSize + cs - 1) >> _chunkShift;
+            // Remove the top layer's chunks past the end: in the memtables and in SQLite.
+            var drop = new HashSet<long>();
+            if (_current.ChunksByIno.TryGetValue(ino, out var cur)) foreach (long i in cur) if (i >= firstDropped) drop.Add(i);
+            if (_flushing is { } fl && fl.ChunksByIno.TryGetValue(ino, out var fli)) foreach (long i in fli) if (i >= firstDropped) drop.Add(i);
+            var r = _store.RentReader();
+            try
+            {
+                var cmd = r.ChunkIndexesFrom;
+                cmd.Parameters[0].Value = (long)ino;
+                cmd.Parameters[1].Value = _chain.Top;
+                cmd.Parameters[2].Value = firstDropped;
+                using var rd = cmd.ExecuteReader();
+                while (rd.Read()) drop.Add(rd.GetInt64(0));
+            }
+            finally { _store.ReturnReader(r); }
+            foreach (long i in drop) _current.SetChunk(new ChunkKey(ino, i), null);
+            int tail = (int)(newSize & (cs - 1));
+            if (tail != 0)
+            {
+                var buf = ChunkForWrite(ino, rec, newSize >> _chunkShift, loadOld: true);
+                if (buf.Length > tail)
+                {
+                    buf.Data.AsSpan(tail, buf.Length - tail).Clear();
+                    buf.Length = tail;
+                }
+            }
+        }
+        rec.HideFrom = Math.Min(rec.HideFrom, Math.Min(old, newSize));
+        rec.Size = newSize;
+    }
+}

@@ -1,0 +1,450 @@
+using System.Text;
+using AgentFs.Native;
+using AgentFs.Overlay;
+
+namespace AgentFs;
+
+public sealed partial class AgentFileSystem
+{
+    public const int NameMax = 255;
+    public const int XattrCreate = 1, XattrReplace = 2;
+
+    /// <summary>lookup: finds name in a directory and counts one kernel reference to the result (see <see cref="Forget"/>).</summary>
+    public InodeAttributes Lookup(ulong parent, ReadOnlySpan<byte> name) => LookupCore(parent, name, count: true, out _).ToAttributes();
+
+    private InodeRecord LookupCore(ulong parent, ReadOnlySpan<byte> name, bool count, out byte[]? baseOrigin)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckName(name, lookup: true);
+        var prec = GetRecord(parent);
+        if (!prec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {parent} is not a directory");
+        byte[] n = name.ToArray();
+        if (!TryResolveEntry(parent, prec, n, out ulong ino, out _, out baseOrigin))
+            throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist");
+        var rec = FindRecord(ino, baseOrigin, out _)
+            ?? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} vanished from the base directory");
+        if (count || baseOrigin != null)
+        {
+            var ns = _nodes.GetOrAdd(ino, static _ => new NodeState());
+            if (baseOrigin != null) ns.Origin = baseOrigin;
+            if (count) Interlocked.Increment(ref ns.Lookups);
+        }
+        return rec;
+    }
+
+    /// <summary>forget: the kernel dropped count references to an inode.</summary>
+    public void Forget(ulong ino, ulong count)
+    {
+        if (ino == InodeNumbers.Root || !_nodes.TryGetValue(ino, out var ns)) return;
+        if (Interlocked.Add(ref ns.Lookups, -(long)count) <= 0 && Volatile.Read(ref ns.Opens) <= 0)
+            _nodes.TryRemove(new KeyValuePair<ulong, NodeState>(ino, ns));
+    }
+
+    public InodeAttributes GetAttr(ulong ino) => GetRecord(ino).ToAttributes();
+
+    public InodeAttributes SetAttr(ulong ino, SetAttrRequest req)
+    {
+        CheckWritable();
+        InodeRecord rec;
+        lock (_writeLock)
+        {
+            rec = RecordForWrite(ino);
+            long now = AgentStore.NowNs();
+            var f = req.Fields;
+            if ((f & SetAttrFields.Mode) != 0) rec.Mode = (rec.Mode & PosixMode.S_IFMT) | (req.Mode & PosixMode.PermissionMask);
+            if ((f & SetAttrFields.Uid) != 0) rec.Uid = req.Uid;
+            if ((f & SetAttrFields.Gid) != 0) rec.Gid = req.Gid;
+            if ((f & SetAttrFields.Size) != 0)
+            {
+                if (rec.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
+                if (!rec.IsRegular) throw new AgentFsException(Errno.EINVAL, $"inode {ino} is not a regular file");
+                if (req.Size < 0) throw new AgentFsException(Errno.EINVAL, "negative size");
+                Truncate(ino, rec, req.Size);
+                rec.MtimeNs = now;
+            }
+            if ((f & SetAttrFields.AtimeNow) != 0) rec.AtimeNs = now;
+            else if ((f & SetAttrFields.Atime) != 0) rec.AtimeNs = req.AtimeNs;
+            if ((f & SetAttrFields.MtimeNow) != 0) rec.MtimeNs = now;
+            else if ((f & SetAttrFields.Mtime) != 0) rec.MtimeNs = req.MtimeNs;
+            rec.CtimeNs = (f & SetAttrFields.Ctime) != 0 ? req.CtimeNs : now;
+            Log("setattr", ino, bytes: (f & SetAttrFields.Size) != 0 ? req.Size : 0);
+        }
+        AfterWrite();
+        return rec.ToAttributes();
+    }
+
+    public byte[] ReadLink(ulong ino)
+    {
+        var rec = GetRecord(ino);
+        if (!rec.IsSymlink) throw new AgentFsException(Errno.EINVAL, $"inode {ino} is not a symbolic link");
+        return rec.Target ?? _base.ReadLink(rec.Origin!);
+    }
+
+    public InodeAttributes Mknod(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev = 0)
+    {
+        if ((mode & PosixMode.S_IFMT) == 0) mode |= PosixMode.S_IFREG;
+        if (PosixMode.IsDirectory(mode) || PosixMode.IsSymlink(mode))
+            throw new AgentFsException(Errno.EINVAL, "mknod cannot make directories or symbolic links");
+        return CreateNode(parent, name, mode, rdev, null, "mknod");
+    }
+
+    /// <summary>create: a new regular file (EEXIST when the name exists).</summary>
+    public InodeAttributes Create(ulong parent, ReadOnlySpan<byte> name, uint mode) =>
+        CreateNode(parent, name, PosixMode.S_IFREG | (mode & PosixMode.PermissionMask), 0, null, "create");
+
+    public InodeAttributes Mkdir(ulong parent, ReadOnlySpan<byte> name, uint mode) =>
+        CreateNode(parent, name, PosixMode.S_IFDIR | (mode & PosixMode.PermissionMask), 0, null, "mkdir");
+
+    public InodeAttributes Symlink(ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target)
+    {
+        if (target.IsEmpty || target.Length > 4095 || target.IndexOf((byte)0) >= 0)
+            throw new AgentFsException(Errno.EINVAL, "a symbolic link target must be 1 to 4095 bytes without NUL");
+        return CreateNode(parent, name, PosixMode.S_IFLNK | 0x1FF, 0, target.ToArray(), "symlink");
+    }
+
+    private InodeAttributes CreateNode(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev, byte[]? target, string op)
+    {
+        CheckWritable();
+        CheckName(name, lookup: false);
+        byte[] n = name.ToArray();
+        InodeRecord rec;
+        lock (_writeLock)
+        {
+            var prec = GetRecord(parent);
+            if (!prec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {parent} is not a directory");
+            if (TryResolveEntry(parent, prec, n, out _, out _, out _))
+                throw new AgentFsException(Errno.EEXIST, $"{Encoding.UTF8.GetString(n)} already exists");
+            long now = AgentStore.NowNs();
+            var caller = CurrentCaller;
+            bool dir = PosixMode.IsDirectory(mode);
+            rec = new InodeRecord
+            {
+                Ino = _store.AllocateIno(), Mode = mode, Rdev = rdev, Target = target,
+                Uid = caller?.Uid ?? LibC.geteuid(), Gid = caller?.Gid ?? LibC.getegid(),
+                Nlink = dir ? 2u : 1u, Size = dir ? 4096 : target?.Length ?? 0,
+                AtimeNs = now, MtimeNs = now, CtimeNs = now, HideFrom = 0,
+            };
+            PutNewRecord(rec);
+            SetDentry(parent, n, new DentryValue(rec.Ino, PosixMode.DirentType(mode)));
+            var pw = RecordForWrite(parent);
+            pw.MtimeNs = pw.CtimeNs = now;
+            if (dir) pw.Nlink++;
+            Log(op, rec.Ino, parent, n);
+        }
+        AfterWrite();
+        return rec.ToAttributes();
+    }
+
+    /// <summary>link: a new name for an existing non-directory inode.</summary>
+    public InodeAttributes Link(ulong ino, ulong newParent, ReadOnlySpan<byte> newName)
+    {
+        CheckWritable();
+        CheckName(newName, lookup: false);
+        byte[] n = newName.ToArray();
+        InodeRecord rec;
+        lock (_writeLock)
+        {
+            var prec = GetRecord(newParent);
+            if (!prec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {newParent} is not a directory");
+            if (TryResolveEntry(newParent, prec, n, out _, out _, out _))
+                throw new AgentFsException(Errno.EEXIST, $"{Encoding.UTF8.GetString(n)} already exists");
+            rec = RecordForWrite(ino);
+            if (rec.IsDirectory) throw new AgentFsException(Errno.EPERM, "hard links to directories are not allowed");
+            long now = AgentStore.NowNs();
+            rec.Nlink++;
+            rec.CtimeNs = now;
+            SetDentry(newParent, n, new DentryValue(ino, PosixMode.DirentType(rec.Mode)));
+            var pw = RecordForWrite(newParent);
+            pw.MtimeNs = pw.CtimeNs = now;
+            Log("link", ino, newParent, n);
+        }
+        AfterWrite();
+        return rec.ToAttributes();
+    }
+
+    public void Unlink(ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, directory: false);
+
+    public void Rmdir(ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, directory: true);
+
+    private void Remove(ulong parent, ReadOnlySpan<byte> name, bool directory)
+    {
+        CheckWritable();
+        CheckName(name, lookup: true);
+        byte[] n = name.ToArray();
+        lock (_writeLock)
+        {
+            var prec = GetRecord(parent);
+            if (!prec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {parent} is not a directory");
+            if (!TryResolveEntry(parent, prec, n, out ulong ino, out _, out var origin))
+                throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist");
+            var rec = RecordForWrite(ino, origin);
+            if (directory && !rec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"{Encoding.UTF8.GetString(n)} is not a directory");
+            if (!directory && rec.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"{Encoding.UTF8.GetString(n)} is a directory");
+            if (directory && HasEntries(ino, rec)) throw new AgentFsException(Errno.ENOTEMPTY, $"directory {Encoding.UTF8.GetString(n)} is not empty");
+            RemoveDentry(parent, prec, n);
+            long now = AgentStore.NowNs();
+            var pw = RecordForWrite(parent);
+            pw.MtimeNs = pw.CtimeNs = now;
+            if (directory)
+            {
+                pw.Nlink--;
+                rec.Nlink = 0;
+            }
+            else rec.Nlink--;
+            rec.CtimeNs = now;
+            if (rec.Nlink == 0 && !IsOpen(ino)) DropInode(ino, rec);
+            Log(directory ? "rmdir" : "unlink", ino, parent, n);
+        }
+        AfterWrite();
+    }
+
+    /// <summary>Deletes a name in the top layer: a whiteout when a lower layer or the base still has it.</summary>
+    private void RemoveDentry(ulong parent, InodeRecord prec, byte[] name) =>
+        SetDentry(parent, name, NameExistsBelowTop(parent, prec, name) ? new DentryValue(0, 0) : DentryValue.Removed);
+
+    /// <summary>rename and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE.</summary>
+    public void Rename(ulong parent, ReadOnlySpan<byte> name, ulong newParent, ReadOnlySpan<byte> newName, RenameFlags flags = RenameFlags.None)
+    {
+        CheckWritable();
+        CheckName(name, lookup: true);
+        CheckName(newName, lookup: false);
+        if ((flags & RenameFlags.NoReplace) != 0 && (flags & RenameFlags.Exchange) != 0)
+            throw new AgentFsException(Errno.EINVAL, "RENAME_NOREPLACE and RENAME_EXCHANGE exclude each other");
+        byte[] n1 = name.ToArray(), n2 = newName.ToArray();
+        lock (_writeLock)
+        {
+            var p1 = GetRecord(parent);
+            var p2 = parent == newParent ? p1 : GetRecord(newParent);
+            if (!p1.IsDirectory || !p2.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, "rename: a parent is not a directory");
+            if (!TryResolveEntry(parent, p1, n1, out ulong src, out _, out var srcOrigin))
+                throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n1)} does not exist");
+            bool exists = TryResolveEntry(newParent, p2, n2, out ulong dst, out _, out var dstOrigin);
+            if ((flags & RenameFlags.NoReplace) != 0 && exists)
+                throw new AgentFsException(Errno.EEXIST, $"{Encoding.UTF8.GetString(n2)} already exists");
+            if ((flags & RenameFlags.Exchange) != 0 && !exists)
+                throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n2)} does not exist");
+            if (exists && dst == src) return; // same inode (or the same name): nothing to do
+            long now = AgentStore.NowNs();
+            var srec = RecordForWrite(src, srcOrigin);
+            if ((flags & RenameFlags.Exchange) != 0)
+            {
+                var drec = RecordForWrite(dst, dstOrigin);
+                SetDentry(parent, n1, new DentryValue(dst, PosixMode.DirentType(drec.Mode)));
+                SetDentry(newParent, n2, new DentryValue(src, PosixMode.DirentType(srec.Mode)));
+                if (parent != newParent && srec.IsDirectory != drec.IsDirectory)
+                {
+                    var w1 = RecordForWrite(parent);
+                    var w2 = RecordForWrite(newParent);
+                    int delta = srec.IsDirectory ? 1 : -1;
+                    w1.Nlink = (uint)(w1.Nlink - delta);
+                    w2.Nlink = (uint)(w2.Nlink + delta);
+                }
+                drec.CtimeNs = now;
+            }
+            else
+            {
+                bool dirMovedAway = false;
+                if (exists)
+                {
+                    var drec = RecordForWrite(dst, dstOrigin);
+                    if (srec.IsDirectory)
+                    {
+                        if (!drec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"{Encoding.UTF8.GetString(n2)} is not a directory");
+                        if (HasEntries(dst, drec)) throw new AgentFsException(Errno.ENOTEMPTY, $"directory {Encoding.UTF8.GetString(n2)} is not empty");
+                        drec.Nlink = 0;
+                        dirMovedAway = true;
+                    }
+                    else
+                    {
+                        if (drec.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"{Encoding.UTF8.GetString(n2)} is a directory");
+                        drec.Nlink--;
+                    }
+                    drec.CtimeNs = now;
+                    if (drec.Nlink == 0 && !IsOpen(dst)) DropInode(dst, drec);
+                }
+                SetDentry(newParent, n2, new DentryValue(src, PosixMode.DirentType(srec.Mode)));
+                RemoveDentry(parent, p1, n1);
+                if (srec.IsDirectory)
+                {
+                    // The old parent loses the directory's '..'; the new one gains it unless it replaced a directory.
+                    if (parent != newParent)
+                    {
+                        RecordForWrite(parent).Nlink--;
+                        if (!dirMovedAway) RecordForWrite(newParent).Nlink++;
+                    }
+                    else if (dirMovedAway) RecordForWrite(parent).Nlink--;
+                }
+            }
+            srec.CtimeNs = now;
+            var a = RecordForWrite(parent);
+            a.MtimeNs = a.CtimeNs = now;
+            var b = RecordForWrite(newParent);
+            b.MtimeNs = b.CtimeNs = now;
+            Log("rename", src, parent, n1);
+        }
+        AfterWrite();
+    }
+
+    private bool HasEntries(ulong ino, InodeRecord rec) => ListEntries(ino, rec, firstOnly: true).Count > 0;
+
+    /// <summary>
+    /// readdir: the entries of a directory (without . and ..), ordered by their offset cookie. A cookie is a
+    /// hash of the name, so an offset stays valid while the directory changes: reading on from it neither
+    /// repeats nor skips entries that did not change.
+    /// </summary>
+    public List<DirectoryEntry> ReadDirectory(ulong ino)
+    {
+        var rec = GetRecord(ino);
+        if (!rec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {ino} is not a directory");
+        return ListEntries(ino, rec, firstOnly: false);
+    }
+
+    private List<DirectoryEntry> ListEntries(ulong ino, InodeRecord rec, bool firstOnly)
+    {
+        var map = new Dictionary<byte[], (ulong Ino, byte Type)>(ByteArrayComparer.Instance);
+        if (rec.Origin != null)
+        {
+            foreach (var (name, type, dino) in _base.ReadDirectory(rec.Origin))
+            {
+                byte t = type;
+                ulong mapped;
+                if (t == 0 || dino == 0)
+                {
+                    if (!_base.TryStat(JoinBase(rec.Origin, name), out var st)) continue;
+                    t = PosixMode.DirentType(st.Mode);
+                    mapped = _base.MapIno(st);
+                }
+                else mapped = dino == _base.RootIno ? InodeNumbers.Root : dino & InodeNumbers.BaseMask;
+                map[name] = (mapped, t);
+            }
+        }
+        var chain = _chain;
+        var best = new Dictionary<byte[], (int Depth, ulong Ino, byte Type)>(ByteArrayComparer.Instance);
+        var r = _store.RentReader();
+        try
+        {
+            var cmd = r.DirectoryRows;
+            cmd.Parameters[0].Value = (long)ino;
+            using var rd = cmd.ExecuteReader();
+            while (rd.Read())
+            {
+                int d = chain.DepthOf(rd.GetInt64(1));
+                if (d < 0) continue;
+                byte[] name = (byte[])rd.GetValue(0);
+                if (best.TryGetValue(name, out var cur) && cur.Depth <= d) continue;
+                best[name] = (d, (ulong)rd.GetInt64(2), (byte)rd.GetInt64(3));
+            }
+        }
+        finally { _store.ReturnReader(r); }
+        foreach (var (name, v) in best)
+        {
+            if (v.Ino == 0) map.Remove(name);
+            else map[name] = (v.Ino, v.Type);
+        }
+        foreach (var mt in new[] { _flushing, _current })
+        {
+            if (mt == null || !mt.Dentries.TryGetValue(ino, out var inner)) continue;
+            foreach (var (k, v) in inner)
+            {
+                if (v.IsRemoved || v.IsWhiteout) map.Remove(k.Name);
+                else map[k.Name] = (v.Ino, v.Type);
+            }
+        }
+        var list = new List<DirectoryEntry>(map.Count);
+        foreach (var (name, v) in map)
+        {
+            list.Add(new DirectoryEntry(name, v.Ino, (uint)v.Type << 12, Cookie(name)));
+            if (firstOnly) break;
+        }
+        list.Sort(static (a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Name.AsSpan().SequenceCompareTo(b.Name));
+        return list;
+    }
+
+    /// <summary>The readdir offset of a name: a 63-bit FNV-1a hash, above the 0..2 that mean start, '.' and '..'.</summary>
+    public static long Cookie(ReadOnlySpan<byte> name)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in name) h = (h ^ b) * 1099511628211UL;
+        long c = (long)(h >> 1);
+        return c < 3 ? c + 3 : c;
+    }
+
+    public FileSystemStats StatFs()
+    {
+        var s = _base.StatFs();
+        return new FileSystemStats(s.Bsize, s.Blocks, s.Bfree, s.Bavail, s.Files, s.Ffree, NameMax);
+    }
+
+    // ---- extended attributes ----------------------------------------------------------------------
+
+    private SortedDictionary<string, byte[]> Xattrs(InodeRecord rec) =>
+        rec.XattrsFromBase && rec.Origin != null ? _base.ReadXattrs(rec.Origin) : rec.Xattrs ?? new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+
+    /// <summary>getxattr: the value, or ENODATA.</summary>
+    public byte[] GetXattr(ulong ino, string name) =>
+        Xattrs(GetRecord(ino)).TryGetValue(name, out var v) ? v : throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+
+    public IReadOnlyList<string> ListXattr(ulong ino) => Xattrs(GetRecord(ino)).Keys.ToList();
+
+    public void SetXattr(ulong ino, string name, ReadOnlySpan<byte> value, int flags = 0)
+    {
+        CheckWritable();
+        if (name.Length == 0 || Encoding.UTF8.GetByteCount(name) > 255) throw new AgentFsException(Errno.ERANGE, "attribute name must be 1 to 255 bytes");
+        if (value.Length > 65536) throw new AgentFsException(Errno.ERANGE, "attribute value is larger than 64 KiB");
+        lock (_writeLock)
+        {
+            var rec = RecordForWrite(ino);
+            var x = Xattrs(rec);
+            bool exists = x.ContainsKey(name);
+            if ((flags & XattrCreate) != 0 && exists) throw new AgentFsException(Errno.EEXIST, $"attribute {name} exists");
+            if ((flags & XattrReplace) != 0 && !exists) throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+            x = new SortedDictionary<string, byte[]>(x, StringComparer.Ordinal) { [name] = value.ToArray() };
+            rec.Xattrs = x;
+            rec.XattrsFromBase = false;
+            rec.CtimeNs = AgentStore.NowNs();
+            Log("setxattr", ino, bytes: value.Length);
+        }
+        AfterWrite();
+    }
+
+    public void RemoveXattr(ulong ino, string name)
+    {
+        CheckWritable();
+        lock (_writeLock)
+        {
+            var rec = RecordForWrite(ino);
+            var x = new SortedDictionary<string, byte[]>(Xattrs(rec), StringComparer.Ordinal);
+            if (!x.Remove(name)) throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+            rec.Xattrs = x;
+            rec.XattrsFromBase = false;
+            rec.CtimeNs = AgentStore.NowNs();
+            Log("removexattr", ino);
+        }
+        AfterWrite();
+    }
+
+    // ---- names ------------------------------------------------------------------------------------
+
+    /// <summary>A name is any bytes but '/' and NUL, 1 to 255 of them, and not "." or "..".</summary>
+    internal static void CheckName(ReadOnlySpan<byte> name, bool lookup)
+    {
+        if (name.IsEmpty) throw new AgentFsException(Errno.EINVAL, "an empty file name");
+        if (name.Length > NameMax) throw new AgentFsException(Errno.ENAMETOOLONG, $"file name of {name.Length} bytes is longer than {NameMax}");
+        if (name.IndexOf((byte)'/') >= 0) throw new AgentFsException(Errno.EINVAL, $"file name {Encoding.UTF8.GetString(name)} contains '/'");
+        if (name.IndexOf((byte)0) >= 0) throw new AgentFsException(Errno.EINVAL, $"file name {Encoding.UTF8.GetString(name).Replace("\0", "\\0")} contains a NUL byte");
+        if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+            throw new AgentFsException(lookup ? Errno.EINVAL : Errno.EEXIST, $"'{Encoding.UTF8.GetString(name)}' cannot be used as a name here");
+    }
+}
+
+internal sealed class ByteArrayComparer : IEqualityComparer<byte[]>
+{
+    public static readonly ByteArrayComparer Instance = new();
+    public bool Equals(byte[]? a, byte[]? b) => a.AsSpan().SequenceEqual(b);
+    public int GetHashCode(byte[] o)
+    {
+        var h = new HashCode();
+        h.AddBytes(o);
+        return h.ToHashCode();
+    }
+}

@@ -1,0 +1,542 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using AgentFs.Native;
+using AgentFs.Overlay;
+using AgentFs.Store;
+
+namespace AgentFs;
+
+/// <summary>
+/// One branch of a store seen as a file system: the inode-level operations the FUSE driver calls one to
+/// one (Lookup, GetAttr, Mkdir, Write, ...) and a path-level API for orchestrators (ReadAllBytes, ...).
+///
+/// How state is found (top-down, the nearest that knows wins): the current memtable, the memtable being
+/// committed, the SQLite rows of the chain's layers (top, then sealed layers), then the base directory.
+///
+/// Threading: readers take no lock; they read the concurrent memtables and use pooled SQLite
+/// connections. Mutations hold <c>_writeLock</c> for microseconds and change only the current memtable,
+/// which a committer thread moves to SQLite in one transaction every <see cref="StoreOptions.CommitInterval"/>
+/// or sooner (group commit). Fsync commits durably before it returns. Lock order: _flushLock, then _writeLock.
+/// </summary>
+public sealed partial class AgentFileSystem : IDisposable
+{
+    private readonly AgentStore _store;
+    private readonly BaseDirectory _base;
+    private readonly int _chunkSize, _chunkShift;
+    private readonly object _writeLock = new();
+    private readonly object _flushLock = new();
+    private readonly ConcurrentDictionary<ulong, NodeState> _nodes = new();
+    private readonly ConcurrentDictionary<ulong, long[]> _lowerHides = new();
+    private readonly Thread? _committer;
+    private readonly SemaphoreSlim _commitSignal = new(0);
+    private volatile LayerChain _chain;
+    private volatile MemTable _current;
+    private volatile MemTable? _flushing;
+    private volatile bool _disposed;
+    private Exception? _commitError;
+    private ApplyCommands? _apply;
+
+    private sealed class NodeState
+    {
+        public byte[]? Origin;
+        public long Lookups;
+        public int Opens;
+    }
+
+    internal AgentFileSystem(AgentStore store, string branch, LayerChain chain, bool readOnly)
+    {
+        _store = store;
+        _base = store.Base;
+        Branch = branch;
+        IsReadOnly = readOnly;
+        _chunkSize = store.ChunkSize;
+        _chunkShift = System.Numerics.BitOperations.Log2((uint)_chunkSize);
+        _chain = chain;
+        _current = new MemTable(chain.Top);
+        _nodes[InodeNumbers.Root] = new NodeState { Origin = [], Lookups = 1 };
+        if (!readOnly)
+        {
+            _committer = new Thread(CommitLoop) { IsBackground = true, Name = $"agentfs-commit-{branch}" };
+            _committer.Start();
+        }
+    }
+
+    public AgentStore Store => _store;
+    public string Branch { get; }
+    public bool IsReadOnly { get; }
+    public int ChunkSize => _chunkSize;
+    internal LayerChain Chain => _chain;
+
+    /// <summary>The caller recorded in the operation log for mutations made on this thread.</summary>
+    [ThreadStatic] public static Caller? CurrentCaller;
+
+    // ---- resolution -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The nearest record of an inode. depth is 0 for the top layer (memtable or SQLite), the chain depth
+    /// for a sealed layer, and -1 for an untouched base object (synthesized from lstat of baseOrigin).
+    /// Null when the inode does not exist in this branch.
+    /// </summary>
+    internal InodeRecord? FindRecord(ulong ino, byte[]? baseOrigin, out int depth)
+    {
+        depth = 0;
+        if (_current.Inodes.TryGetValue(ino, out var rec)) return rec;
+        var fl = _flushing;
+        if (fl != null && fl.Inodes.TryGetValue(ino, out rec)) return rec;
+        var chain = _chain;
+        var r = _store.RentReader();
+        try
+        {
+            var cmd = r.InodeVersions;
+            cmd.Parameters[0].Value = (long)ino;
+            int best = int.MaxValue;
+            using (var rd = cmd.ExecuteReader())
+            {
+                while (rd.Read())
+                {
+                    int d = chain.DepthOf(rd.GetInt64(0));
+                    if (d < 0 || d >= best) continue;
+                    best = d;
+                    rec = StoreReader.ReadInode(rd, ino, 1);
+                }
+            }
+            if (rec != null)
+            {
+                depth = best;
+                return rec;
+            }
+        }
+        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
+        finally { _store.ReturnReader(r); }
+
+        depth = -1;
+        baseOrigin ??= _nodes.TryGetValue(ino, out var ns) ? ns.Origin : null;
+        return baseOrigin == null ? null : SynthesizeFromBase(ino, baseOrigin);
+    }
+
+    private InodeRecord? SynthesizeFromBase(ulong ino, byte[] origin)
+    {
+        if (!_base.TryStat(origin, out var st)) return null;
+        if (_base.MapIno(st) != ino) return null; // the base changed underneath: the name is another object now
+        var rec = new InodeRecord
+        {
+            Ino = ino, Mode = st.Mode, Uid = st.Uid, Gid = st.Gid, Nlink = st.Nlink, Rdev = st.Rdev, Size = st.Size,
+            AtimeNs = st.AtimeNs, MtimeNs = st.MtimeNs, CtimeNs = st.CtimeNs, Origin = origin, XattrsFromBase = true,
+        };
+        if (PosixMode.IsRegular(st.Mode)) rec.BaseId = new BaseIdentity(st.Dev, st.Ino, st.Size, st.MtimeNs, st.CtimeNs);
+        if (PosixMode.IsDirectory(st.Mode)) rec.Size = 4096;
+        return rec;
+    }
+
+    internal InodeRecord GetRecord(ulong ino, byte[]? baseOrigin = null) =>
+        FindRecord(ino, baseOrigin, out _) is { } r && (r.Nlink > 0 || IsOpen(ino) || r.IsDirectory)
+            ? r
+            : throw new AgentFsException(Errno.ESTALE, $"inode {ino} no longer exists in branch {Branch}");
+
+    private bool IsOpen(ulong ino) => _nodes.TryGetValue(ino, out var ns) && Volatile.Read(ref ns.Opens) > 0;
+
+    /// <summary>Looks a name up in a directory without registering the result. Found: the inode, its d_type, and
+    /// its base path when it came from the base (null otherwise).</summary>
+    internal bool TryResolveEntry(ulong parentIno, InodeRecord parent, byte[] name, out ulong ino, out byte type, out byte[]? baseOrigin)
+    {
+        baseOrigin = null;
+        var key = new DentryKey(parentIno, name);
+        if (_current.TryGetDentry(key, out var v) || (_flushing is { } fl && fl.TryGetDentry(key, out v)))
+        {
+            ino = v.IsRemoved ? 0 : v.Ino;
+            type = v.Type;
+            return ino != 0;
+        }
+        var chain = _chain;
+        var r = _store.RentReader();
+        try
+        {
+            var cmd = r.DentryVersions;
+            cmd.Parameters[0].Value = (long)parentIno;
+            cmd.Parameters[1].Value = name;
+            int best = int.MaxValue;
+            ino = 0;
+            type = 0;
+            using (var rd = cmd.ExecuteReader())
+            {
+                while (rd.Read())
+                {
+                    int d = chain.DepthOf(rd.GetInt64(0));
+                    if (d < 0 || d >= best) continue;
+                    best = d;
+                    ino = (ulong)rd.GetInt64(1);
+                    type = (byte)rd.GetInt64(2);
+                }
+            }
+            if (best != int.MaxValue) return ino != 0;
+        }
+        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
+        finally { _store.ReturnReader(r); }
+
+        if (parent.Origin == null || !parent.IsDirectory) return false;
+        byte[] path = JoinBase(parent.Origin, name);
+        if (!_base.TryStat(path, out var st)) return false;
+        ino = _base.MapIno(st);
+        type = PosixMode.DirentType(st.Mode);
+        baseOrigin = path;
+        return true;
+    }
+
+    /// <summary>Whether a name is visible below the top layer (so that deleting it needs a whiteout).</summary>
+    private bool NameExistsBelowTop(ulong parentIno, InodeRecord parent, byte[] name)
+    {
+        var chain = _chain;
+        var r = _store.RentReader();
+        try
+        {
+            var cmd = r.DentryVersions;
+            cmd.Parameters[0].Value = (long)parentIno;
+            cmd.Parameters[1].Value = name;
+            int best = int.MaxValue;
+            ulong ino = 0;
+            using (var rd = cmd.ExecuteReader())
+            {
+                while (rd.Read())
+                {
+                    int d = chain.DepthOf(rd.GetInt64(0));
+                    if (d < 1 || d >= best) continue;
+                    best = d;
+                    ino = (ulong)rd.GetInt64(1);
+                }
+            }
+            if (best != int.MaxValue) return ino != 0;
+        }
+        finally { _store.ReturnReader(r); }
+        return parent.Origin != null && _base.TryStat(JoinBase(parent.Origin, name), out _);
+    }
+
+    /// <summary>Whether an inode has a record in a sealed layer or in the base (so deleting it needs a tombstone).</summary>
+    private bool InodeExistsBelowTop(ulong ino)
+    {
+        if (!InodeNumbers.IsOverlay(ino)) return true;
+        var chain = _chain;
+        var r = _store.RentReader();
+        try
+        {
+            var cmd = r.InodeVersions;
+            cmd.Parameters[0].Value = (long)ino;
+            using var rd = cmd.ExecuteReader();
+            while (rd.Read())
+                if (chain.DepthOf(rd.GetInt64(0)) >= 1) return true;
+            return false;
+        }
+        finally { _store.ReturnReader(r); }
+    }
+
+    internal static byte[] JoinBase(byte[] dir, ReadOnlySpan<byte> name)
+    {
+        if (dir.Length == 0) return name.ToArray();
+        var p = new byte[dir.Length + 1 + name.Length];
+        dir.CopyTo(p, 0);
+        p[dir.Length] = (byte)'/';
+        name.CopyTo(p.AsSpan(dir.Length + 1));
+        return p;
+    }
+
+    // ---- writing the current memtable -------------------------------------------------------------
+
+    private void CheckWritable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (IsReadOnly) throw new AgentFsException(Errno.EROFS, $"branch {Branch} of store {_store.Path} is open read-only");
+    }
+
+    /// <summary>The top-layer record of an inode, copied up into the current memtable if needed. Under _writeLock.</summary>
+    private InodeRecord RecordForWrite(ulong ino, byte[]? baseOrigin = null)
+    {
+        if (_current.Inodes.TryGetValue(ino, out var rec) && rec != null) return rec;
+        var found = FindRecord(ino, baseOrigin, out int depth)
+            ?? throw new AgentFsException(Errno.ESTALE, $"inode {ino} no longer exists in branch {Branch}");
+        rec = found.Clone();
+        if (depth != 0) rec.HideFrom = long.MaxValue; // hiding of lower data is kept by the lower versions
+        if (depth == -1 && rec.IsSymlink && rec.Target == null && rec.Origin != null) rec.Target = _base.ReadLink(rec.Origin);
+        _current.Inodes[ino] = rec;
+        _current.NoteChange(128);
+        return rec;
+    }
+
+    private void PutNewRecord(InodeRecord rec)
+    {
+        _current.Inodes[rec.Ino] = rec;
+        _current.NoteChange(128);
+    }
+
+    private void SetDentry(ulong parent, byte[] name, DentryValue value)
+    {
+        _current.SetDentry(new DentryKey(parent, name), value);
+        _current.NoteChange(64);
+    }
+
+    private void Log(string op, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
+    {
+        var caller = CurrentCaller ?? new Caller(Environment.ProcessId, LibC.geteuid(), LibC.getegid());
+        var ops = _current.Ops;
+        if (op == "write" && ops.Count > 0 && ops[^1] is { Op: "write" } last && last.Ino == ino && last.Caller == caller)
+        {
+            ops[^1] = last with { Bytes = last.Bytes + bytes };
+            return;
+        }
+        ops.Add(new OpLogEntry(AgentStore.NowNs(), op, ino, parent, name, bytes, caller));
+    }
+
+    /// <summary>Removes an inode whose last link is gone and that no one holds open. Under _writeLock.</summary>
+    private void DropInode(ulong ino, InodeRecord rec)
+    {
+        if (_current.ChunksByIno.TryGetValue(ino, out var idxs))
+        {
+            foreach (long i in idxs) _current.Chunks.TryRemove(new ChunkKey(ino, i), out _);
+            _current.ChunksByIno.Remove(ino);
+        }
+        if (InodeExistsBelowTop(ino))
+        {
+            var tomb = rec.Clone();
+            tomb.Nlink = 0;
+            tomb.Size = 0;
+            tomb.HideFrom = 0;
+            tomb.Xattrs = null;
+            tomb.XattrsFromBase = false;
+            _current.Inodes[ino] = tomb;
+        }
+        else
+        {
+            _current.Inodes[ino] = null;
+        }
+        _lowerHides.TryRemove(ino, out _);
+    }
+
+    // ---- group commit -----------------------------------------------------------------------------
+
+    private void CommitLoop()
+    {
+        int interval = (int)Math.Max(10, _store.Options.CommitInterval.TotalMilliseconds);
+        while (!_disposed)
+        {
+            _commitSignal.Wait(Math.Max(10, interval / 4));
+            if (_disposed) break;
+            var cur = _current;
+            bool due = cur.DirtyBytes >= _store.Options.MaxDirtyBytes ||
+                       (cur.FirstChangeTicks != 0 && Environment.TickCount64 - cur.FirstChangeTicks >= interval) ||
+                       _flushing != null;
+            if (!due) continue;
+            try { Flush(durable: false); }
+            catch (Exception e) { _commitError = e; Thread.Sleep(100); }
+        }
+    }
+
+    /// <summary>Called after a mutation: starts a commit when enough is dirty, and holds writers back when far too much is.</summary>
+    private void AfterWrite()
+    {
+        long dirty = _current.DirtyBytes;
+        long max = _store.Options.MaxDirtyBytes;
+        if (dirty >= max) _commitSignal.Release();
+        if (dirty >= 2 * max) Flush(durable: false); // back-pressure: bound memory
+    }
+
+    /// <summary>Commits every change made so far in one SQLite transaction; durable: synced to disk before returning.</summary>
+    public void Flush(bool durable = true)
+    {
+        if (IsReadOnly) return;
+        lock (_flushLock)
+        {
+            if (_flushing is { } stuck) Apply(stuck, durable); // a previous commit failed: retry it first
+            MemTable table;
+            lock (_writeLock)
+            {
+                table = _current;
+                if (table.IsEmpty && !durable) return;
+                _flushing = table;
+                _current = new MemTable(table.Layer);
+            }
+            Apply(table, durable);
+        }
+    }
+
+    private void Apply(MemTable table, bool durable)
+    {
+        try
+        {
+            _store.Write((c, tx) =>
+            {
+                _apply ??= new ApplyCommands(c);
+                _apply.Run(table, tx, Branch);
+                if (table.IsEmpty && durable)
+                    StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO meta(key, value) VALUES('last_sync_ns', $v)", tx, ("$v", AgentStore.NowNs()));
+                return 0;
+            }, durable);
+            _commitError = null;
+            _flushing = null;
+        }
+        catch (Exception e)
+        {
+            _commitError = e;
+            throw e as AgentFsException ?? new AgentFsException(Errno.EIO, $"committing changes of branch {Branch} to store {_store.Path} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The prepared statements that move a memtable into SQLite (on the store's writer connection).</summary>
+    private sealed class ApplyCommands
+    {
+        private readonly SqliteCommand _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
+
+        public ApplyCommands(SqliteConnection c)
+        {
+            _putDentry = StoreDatabase.Prepare(c, "INSERT OR REPLACE INTO dentries(parent, name, layer, ino, type) VALUES($p,$n,$l,$i,$t)", "$p", "$n", "$l", "$i", "$t");
+            _delDentry = StoreDatabase.Prepare(c, "DELETE FROM dentries WHERE parent=$p AND name=$n AND layer=$l", "$p", "$n", "$l");
+            _putInode = StoreDatabase.Prepare(c,
+                $"INSERT OR REPLACE INTO inodes(ino, layer, {StoreReader.InodeColumns}) VALUES($i,$l,$mode,$uid,$gid,$nlink,$size,$at,$mt,$ct,$rdev,$origin,$hide,$bdev,$bino,$bsize,$bmt,$bct,$target,$x,$xb)",
+                "$i", "$l", "$mode", "$uid", "$gid", "$nlink", "$size", "$at", "$mt", "$ct", "$rdev", "$origin", "$hide", "$bdev", "$bino", "$bsize", "$bmt", "$bct", "$target", "$x", "$xb");
+            _delInode = StoreDatabase.Prepare(c, "DELETE FROM inodes WHERE ino=$i AND layer=$l", "$i", "$l");
+            _putChunk = StoreDatabase.Prepare(c, "INSERT INTO chunks(ino, idx, layer, data) VALUES($i,$x,$l,$d) ON CONFLICT(ino, idx, layer) DO UPDATE SET data=excluded.data", "$i", "$x", "$l", "$d");
+            _delChunk = StoreDatabase.Prepare(c, "DELETE FROM chunks WHERE ino=$i AND idx=$x AND layer=$l", "$i", "$x", "$l");
+            _delChunks = StoreDatabase.Prepare(c, "DELETE FROM chunks WHERE ino=$i AND layer=$l", "$i", "$l");
+            _op = StoreDatabase.Prepare(c, "INSERT INTO oplog(time_ns, branch, layer, op, ino, parent, name, bytes, pid, uid, comm) VALUES($t,$b,$l,$o,$i,$p,$n,$y,$pid,$uid,$comm)",
+                "$t", "$b", "$l", "$o", "$i", "$p", "$n", "$y", "$pid", "$uid", "$comm");
+        }
+
+        public void Run(MemTable t, SqliteTransaction tx, string branch)
+        {
+            long layer = t.Layer;
+            foreach (var cmd in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op }) cmd.Transaction = tx;
+            foreach (var inner in t.Dentries.Values)
+            {
+                foreach (var (k, v) in inner)
+                {
+                    if (v.IsRemoved)
+                    {
+                        Bind(_delDentry, (long)k.Parent, k.Name, layer);
+                        _delDentry.ExecuteNonQuery();
+                    }
+                    else
+                    {
+                        Bind(_putDentry, (long)k.Parent, k.Name, layer, (long)v.Ino, (long)v.Type);
+                        _putDentry.ExecuteNonQuery();
+                    }
+                }
+            }
+            foreach (var (k, cb) in t.Chunks)
+            {
+                if (t.Inodes.TryGetValue(k.Ino, out var owner) && (owner == null || owner.Nlink == 0 && !owner.IsDirectory)) continue;
+                if (cb == null)
+                {
+                    Bind(_delChunk, (long)k.Ino, k.Index, layer);
+                    _delChunk.ExecuteNonQuery();
+                }
+                else
+                {
+                    var p = _putChunk.Parameters;
+                    p[0].Value = (long)k.Ino; p[1].Value = k.Index; p[2].Value = layer;
+                    p[3].Value = cb.Length == cb.Data.Length ? cb.Data : cb.Data.AsSpan(0, cb.Length).ToArray();
+                    _putChunk.ExecuteNonQuery();
+                }
+            }
+            foreach (var (ino, rec) in t.Inodes)
+            {
+                if (rec == null || rec.Nlink == 0 && !rec.IsDirectory)
+                {
+                    Bind(_delChunks, (long)ino, layer);
+                    _delChunks.ExecuteNonQuery();
+                }
+                if (rec == null)
+                {
+                    Bind(_delInode, (long)ino, layer);
+                    _delInode.ExecuteNonQuery();
+                    continue;
+                }
+                var b = rec.BaseId;
+                Bind(_putInode, (long)ino, layer, (long)rec.Mode, (long)rec.Uid, (long)rec.Gid, (long)rec.Nlink, rec.Size,
+                    rec.AtimeNs, rec.MtimeNs, rec.CtimeNs, (long)rec.Rdev, rec.Origin, rec.HideFrom,
+                    b.HasValue ? (long)b.Value.Dev : null, b.HasValue ? (long)b.Value.Ino : null, b?.Size, b?.MtimeNs, b?.CtimeNs,
+                    rec.Target, InodeRecord.SerializeXattrs(rec.Xattrs), rec.XattrsFromBase ? 1L : 0L);
+                _putInode.ExecuteNonQuery();
+            }
+            foreach (var o in t.Ops)
+            {
+                Bind(_op, o.TimeNs, branch, layer, o.Op, (long)o.Ino, o.Parent == 0 ? null : (long)o.Parent, o.Name, o.Bytes,
+                    (long)o.Caller.Pid, (long)o.Caller.Uid, ProcessNames.Get(o.Caller.Pid));
+                _op.ExecuteNonQuery();
+            }
+        }
+
+        private static void Bind(SqliteCommand cmd, params object?[] values)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                cmd.Parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+        }
+    }
+
+    // ---- versions ---------------------------------------------------------------------------------
+
+    /// <summary>Seals the branch's current state as a checkpoint (O(1): commits pending changes and opens a new empty top layer).</summary>
+    public CheckpointInfo Checkpoint(string? message = null, IReadOnlyDictionary<string, string>? meta = null)
+    {
+        CheckWritable();
+        lock (_flushLock)
+        lock (_writeLock)
+        {
+            Flush(durable: false);
+            var (info, newTop) = _store.CheckpointCore(Branch, _chain.Top, message, meta);
+            SwitchTop(newTop);
+            return info;
+        }
+    }
+
+    /// <summary>Makes the branch show a checkpoint's state again (O(1): a new empty top layer over it).</summary>
+    public void Rollback(long checkpointId)
+    {
+        CheckWritable();
+        lock (_flushLock)
+        lock (_writeLock)
+        {
+            long newTop = _store.RollbackCore(Branch, checkpointId);
+            _flushing = null;
+            SwitchTop(newTop);
+        }
+    }
+
+    private void SwitchTop(long newTop)
+    {
+        _chain = _store.LoadChain(newTop);
+        _current = new MemTable(newTop);
+        _lowerHides.Clear();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        try
+        {
+            if (!IsReadOnly) Flush(durable: true);
+        }
+        finally
+        {
+            _disposed = true;
+            _commitSignal.Release();
+            _committer?.Join(5000);
+            _store.Closed(this);
+        }
+    }
+}
+
+/// <summary>Process names for the operation log, read once per pid from /proc.</summary>
+internal static class ProcessNames
+{
+    private static readonly ConcurrentDictionary<int, string> Cache = new();
+
+    public static string Get(int pid)
+    {
+        if (Cache.TryGetValue(pid, out var n)) return n;
+        try { n = File.ReadAllText($"/proc/{pid}/comm").Trim(); }
+        catch { n = ""; }
+        if (Cache.Count > 4096) Cache.Clear();
+        Cache[pid] = n;
+        return n;
+    }
+}

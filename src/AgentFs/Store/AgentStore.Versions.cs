@@ -1,0 +1,332 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using AgentFs.Native;
+using AgentFs.Store;
+
+namespace AgentFs;
+
+public sealed partial class AgentStore
+{
+    /// <summary>
+    /// Opens a branch as a file system. A writable view takes the branch's lease: one writer per branch
+    /// across all processes (a second one is refused with the holder's pid). Read-only views see what
+    /// writers have committed.
+    /// </summary>
+    public AgentFileSystem OpenFileSystem(string branch = "main", bool readOnly = false)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        readOnly |= Options.ReadOnly;
+        var b = GetBranch(branch);
+        if (!readOnly)
+        {
+            lock (_open)
+            {
+                if (_open.ContainsKey(branch))
+                    throw new AgentFsException(Errno.EBUSY, $"branch {branch} of store {Path} is already open for writing in this process");
+                AcquireLease(branch);
+                var fs = new AgentFileSystem(this, branch, LoadChain(b.TopLayer), readOnly: false);
+                _open[branch] = fs;
+                return fs;
+            }
+        }
+        return new AgentFileSystem(this, branch, LoadChain(b.TopLayer), readOnly: true);
+    }
+
+    internal void Closed(AgentFileSystem fs)
+    {
+        if (fs.IsReadOnly) return;
+        lock (_open)
+        {
+            if (_open.TryGetValue(fs.Branch, out var cur) && cur == fs)
+            {
+                _open.Remove(fs.Branch);
+                try { Write((c, tx) => StoreDatabase.NonQuery(c, "DELETE FROM leases WHERE branch=$b AND pid=$p", tx, ("$b", fs.Branch), ("$p", Environment.ProcessId))); }
+                catch (AgentFsException) { }
+            }
+        }
+    }
+
+    private void AcquireLease(string branch)
+    {
+        Write((c, tx) =>
+        {
+            using (var cmd = c.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = "SELECT pid, host, proc_start FROM leases WHERE branch=$b";
+                cmd.Parameters.AddWithValue("$b", branch);
+                using var rd = cmd.ExecuteReader();
+                if (rd.Read())
+                {
+                    int pid = (int)rd.GetInt64(0);
+                    string host = rd.GetString(1);
+                    string? start = rd.IsDBNull(2) ? null : rd.GetString(2);
+                    if (host == Environment.MachineName && pid != Environment.ProcessId && ProcessAlive(pid, start))
+                        throw new AgentFsException(Errno.EBUSY,
+                            $"branch {branch} of store {Path} is in use by process {pid} ({ProcessNames.Get(pid)}); unmount or stop it first, or use another branch");
+                }
+            }
+            StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO leases(branch, pid, host, started_ns, proc_start) VALUES($b,$p,$h,$t,$s)", tx,
+                ("$b", branch), ("$p", Environment.ProcessId), ("$h", Environment.MachineName), ("$t", NowNs()), ("$s", ProcessStart(Environment.ProcessId)));
+            return 0;
+        });
+    }
+
+    /// <summary>The process holding the write lease of a branch, if a live one does.</summary>
+    public int? LeaseHolder(string branch)
+    {
+        return Read(c =>
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT pid, host, proc_start FROM leases WHERE branch=$b";
+            cmd.Parameters.AddWithValue("$b", branch);
+            using var rd = cmd.ExecuteReader();
+            if (!rd.Read()) return (int?)null;
+            int pid = (int)rd.GetInt64(0);
+            return rd.GetString(1) == Environment.MachineName && ProcessAlive(pid, rd.IsDBNull(2) ? null : rd.GetString(2)) ? pid : null;
+        });
+    }
+
+    private static bool ProcessAlive(int pid, string? start) =>
+        LibC.kill(pid, 0) == 0 || LibC.LastErrno == Errno.EPERM ? start == null || ProcessStart(pid) == start : false;
+
+    private static string? ProcessStart(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields[19]; // starttime
+        }
+        catch { return null; }
+    }
+
+    /// <summary>Refuses to change a branch that another live process holds open for writing.</summary>
+    private void CheckNotLeasedElsewhere(string branch)
+    {
+        lock (_open)
+            if (_open.ContainsKey(branch)) return;
+        if (LeaseHolder(branch) is int pid && pid != Environment.ProcessId)
+            throw new AgentFsException(Errno.EBUSY,
+                $"branch {branch} of store {Path} is open for writing by process {pid} ({ProcessNames.Get(pid)}); unmount it first");
+    }
+
+    internal LayerChain LoadChain(long top) => Read(c =>
+    {
+        var list = new List<long>();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "WITH RECURSIVE ch(id, parent) AS (SELECT id, parent FROM layers WHERE id=$t UNION ALL " +
+                          "SELECT l.id, l.parent FROM layers l JOIN ch ON l.id = ch.parent) SELECT id FROM ch";
+        cmd.Parameters.AddWithValue("$t", top);
+        using var rd = cmd.ExecuteReader();
+        while (rd.Read()) list.Add(rd.GetInt64(0));
+        if (list.Count == 0) throw Corrupt($"has no layer {top}");
+        return new LayerChain(list.ToArray());
+    });
+
+    // ---- branches ---------------------------------------------------------------------------------
+
+    public IReadOnlyList<BranchInfo> ListBranches() => Read(c =>
+    {
+        var list = new List<BranchInfo>();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name, top_layer, from_checkpoint, created_ns FROM branches ORDER BY name";
+        using var rd = cmd.ExecuteReader();
+        while (rd.Read()) list.Add(ReadBranch(rd));
+        return (IReadOnlyList<BranchInfo>)list;
+    });
+
+    public BranchInfo GetBranch(string name) => TryGetBranch(name)
+        ?? throw new AgentFsException(Errno.ENOENT, $"branch {name} does not exist in store {Path}; 'agentfs branches {Path}' lists them");
+
+    public BranchInfo? TryGetBranch(string name) => Read(c =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name, top_layer, from_checkpoint, created_ns FROM branches WHERE name=$n";
+        cmd.Parameters.AddWithValue("$n", name);
+        using var rd = cmd.ExecuteReader();
+        return rd.Read() ? ReadBranch(rd) : null;
+    });
+
+    private static BranchInfo ReadBranch(SqliteDataReader rd) => new(rd.GetString(0), rd.GetInt64(1),
+        rd.IsDBNull(2) ? null : rd.GetInt64(2), FromNs(rd.GetInt64(3)));
+
+    private static DateTimeOffset FromNs(long ns) => DateTimeOffset.FromUnixTimeMilliseconds(ns / 1_000_000);
+
+    private static readonly Regex BranchName = new(@"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,99}$", RegexOptions.Compiled);
+
+    /// <summary>Creates a branch from a checkpoint id or from another branch's current state (O(1)).</summary>
+    public BranchInfo CreateBranch(string name, string from)
+    {
+        if (!BranchName.IsMatch(name) || name == "base" || name.All(char.IsAsciiDigit) || name.Contains("..") || name.EndsWith('/'))
+            throw new AgentFsException(Errno.EINVAL,
+                $"'{name}' is not a valid branch name: use letters, digits, '.', '_', '-', '/', not all digits, not 'base'");
+        if (TryGetBranch(name) != null)
+            throw new AgentFsException(Errno.EEXIST, $"branch {name} already exists in store {Path}; pick another name");
+        long fromLayer;
+        long checkpointId;
+        if (long.TryParse(from, out long id))
+        {
+            var cp = GetCheckpoint(id);
+            fromLayer = cp.Layer;
+            checkpointId = cp.Id;
+        }
+        else if (TryGetBranch(from) != null)
+        {
+            // Branching from a branch head seals its current state first, so both can go on independently.
+            var cp = Checkpoint(from, $"branch point of {name}");
+            fromLayer = cp.Layer;
+            checkpointId = cp.Id;
+        }
+        else
+            throw new AgentFsException(Errno.ENOENT, $"'{from}' is neither a branch nor a checkpoint of store {Path}; see 'agentfs branches' and 'agentfs log'");
+        Write((c, tx) =>
+        {
+            long layer = NewLayer(c, tx, fromLayer);
+            StoreDatabase.NonQuery(c, "INSERT INTO branches(name, top_layer, created_ns, from_checkpoint) VALUES($n,$l,$t,$f)", tx,
+                ("$n", name), ("$l", layer), ("$t", NowNs()), ("$f", checkpointId));
+            return 0;
+        });
+        return GetBranch(name);
+    }
+
+    /// <summary>Deletes a branch (its checkpoints stay; its unsealed changes are dropped).</summary>
+    public void DeleteBranch(string name)
+    {
+        GetBranch(name);
+        CheckNotLeasedElsewhere(name);
+        lock (_open)
+            if (_open.ContainsKey(name)) throw new AgentFsException(Errno.EBUSY, $"branch {name} of store {Path} is open in this process");
+        Write((c, tx) => StoreDatabase.NonQuery(c, "DELETE FROM branches WHERE name=$n", tx, ("$n", name)));
+    }
+
+    private static long NewLayer(SqliteConnection c, SqliteTransaction tx, long? parent)
+    {
+        StoreDatabase.NonQuery(c, "INSERT INTO layers(parent, created_ns) VALUES($p, $t)", tx, ("$p", parent), ("$t", NowNs()));
+        return (long)StoreDatabase.Scalar(c, "SELECT last_insert_rowid()", tx)!;
+    }
+
+    // ---- checkpoints ------------------------------------------------------------------------------
+
+    /// <summary>Seals a branch's current state as a checkpoint. Through the open writable view when there is one.</summary>
+    public CheckpointInfo Checkpoint(string branch = "main", string? message = null, IReadOnlyDictionary<string, string>? meta = null)
+    {
+        AgentFileSystem? open;
+        lock (_open) _open.TryGetValue(branch, out open);
+        if (open != null) return open.Checkpoint(message, meta);
+        var b = GetBranch(branch);
+        CheckNotLeasedElsewhere(branch);
+        return CheckpointCore(branch, b.TopLayer, message, meta).Info;
+    }
+
+    internal (CheckpointInfo Info, long NewTop) CheckpointCore(string branch, long top, string? message, IReadOnlyDictionary<string, string>? meta)
+    {
+        long now = NowNs();
+        string metaJson = JsonSerializer.Serialize(meta ?? new Dictionary<string, string>());
+        var (id, newTop) = Write((c, tx) =>
+        {
+            long cur = (long)(StoreDatabase.Scalar(c, "SELECT top_layer FROM branches WHERE name=$b", tx, ("$b", branch))
+                ?? throw new AgentFsException(Errno.ENOENT, $"branch {branch} does not exist in store {Path}"));
+            if (cur != top) throw new AgentFsException(Errno.ESTALE, $"branch {branch} of store {Path} changed underneath; reopen it");
+            StoreDatabase.NonQuery(c, "INSERT INTO checkpoints(layer, branch, message, meta, created_ns) VALUES($l,$b,$m,$j,$t)", tx,
+                ("$l", top), ("$b", branch), ("$m", message), ("$j", metaJson), ("$t", now));
+            long cid = (long)StoreDatabase.Scalar(c, "SELECT last_insert_rowid()", tx)!;
+            long nt = NewLayer(c, tx, top);
+            StoreDatabase.NonQuery(c, "UPDATE branches SET top_layer=$l WHERE name=$b", tx, ("$l", nt), ("$b", branch));
+            return (cid, nt);
+        }, durable: true);
+        return (new CheckpointInfo(id, branch, message, meta ?? new Dictionary<string, string>(), FromNs(now), top), newTop);
+    }
+
+    public CheckpointInfo GetCheckpoint(long id) => TryGetCheckpoint(id)
+        ?? throw new AgentFsException(Errno.ENOENT, $"checkpoint {id} does not exist in store {Path}; 'agentfs log {Path}' lists them");
+
+    public CheckpointInfo? TryGetCheckpoint(long id) => Read(c =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT id, branch, message, meta, created_ns, layer FROM checkpoints WHERE id=$i";
+        cmd.Parameters.AddWithValue("$i", id);
+        using var rd = cmd.ExecuteReader();
+        return rd.Read() ? ReadCheckpoint(rd) : null;
+    });
+
+    private static CheckpointInfo ReadCheckpoint(SqliteDataReader rd) => new(rd.GetInt64(0), rd.GetString(1),
+        rd.IsDBNull(2) ? null : rd.GetString(2),
+        rd.IsDBNull(3) ? new Dictionary<string, string>() : JsonSerializer.Deserialize<Dictionary<string, string>>(rd.GetString(3)) ?? new(),
+        FromNs(rd.GetInt64(4)), rd.GetInt64(5));
+
+    /// <summary>The checkpoints in a branch's history (its own and those it was branched from), newest first.</summary>
+    public IReadOnlyList<CheckpointInfo> ListCheckpoints(string branch = "main")
+    {
+        var chain = LoadChain(GetBranch(branch).TopLayer);
+        return Read(c =>
+        {
+            var list = new List<CheckpointInfo>();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT id, branch, message, meta, created_ns, layer FROM checkpoints ORDER BY id DESC";
+            using var rd = cmd.ExecuteReader();
+            while (rd.Read())
+            {
+                var cp = ReadCheckpoint(rd);
+                if (chain.DepthOf(cp.Layer) >= 0) list.Add(cp);
+            }
+            list.Sort((a, b) => chain.DepthOf(a.Layer).CompareTo(chain.DepthOf(b.Layer)));
+            return (IReadOnlyList<CheckpointInfo>)list;
+        });
+    }
+
+    /// <summary>Makes a branch show a checkpoint of its history again (O(1)); changes since are dropped from the branch.</summary>
+    public void Rollback(string branch, long checkpointId)
+    {
+        AgentFileSystem? open;
+        lock (_open) _open.TryGetValue(branch, out open);
+        if (open != null)
+        {
+            open.Rollback(checkpointId);
+            return;
+        }
+        GetBranch(branch);
+        CheckNotLeasedElsewhere(branch);
+        RollbackCore(branch, checkpointId);
+    }
+
+    internal long RollbackCore(string branch, long checkpointId)
+    {
+        var cp = GetCheckpoint(checkpointId);
+        var chain = LoadChain(GetBranch(branch).TopLayer);
+        if (chain.DepthOf(cp.Layer) < 0)
+            throw new AgentFsException(Errno.EINVAL,
+                $"checkpoint {checkpointId} is not in the history of branch {branch}; start a branch from it with 'agentfs branch {Path} NEW --from {checkpointId}'");
+        return Write((c, tx) =>
+        {
+            long nt = NewLayer(c, tx, cp.Layer);
+            StoreDatabase.NonQuery(c, "UPDATE branches SET top_layer=$l WHERE name=$b", tx, ("$l", nt), ("$b", branch));
+            return nt;
+        }, durable: true);
+    }
+
+    /// <summary>The operation log of a branch, oldest first (at most limit rows, the newest ones).</summary>
+    public IReadOnlyList<OperationRecord> ReadOperationLog(string? branch = null, int limit = 1000) => Read(c =>
+    {
+        var list = new List<OperationRecord>();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq, time_ns, branch, op, ino, parent, name, bytes, pid, uid, comm FROM oplog " +
+                          (branch == null ? "" : "WHERE branch=$b ") + "ORDER BY seq DESC LIMIT $n";
+        if (branch != null) cmd.Parameters.AddWithValue("$b", branch);
+        cmd.Parameters.AddWithValue("$n", limit);
+        using var rd = cmd.ExecuteReader();
+        while (rd.Read())
+            list.Add(new OperationRecord(rd.GetInt64(0), FromNs(rd.GetInt64(1)), rd.GetString(2), rd.GetString(3),
+                rd.IsDBNull(4) ? 0 : (ulong)rd.GetInt64(4), rd.IsDBNull(5) ? 0 : (ulong)rd.GetInt64(5),
+                rd.IsDBNull(6) ? null : System.Text.Encoding.UTF8.GetString((byte[])rd.GetValue(6)),
+                rd.IsDBNull(7) ? 0 : rd.GetInt64(7), rd.IsDBNull(8) ? 0 : (int)rd.GetInt64(8),
+                rd.IsDBNull(9) ? 0 : (uint)rd.GetInt64(9), rd.IsDBNull(10) ? "" : rd.GetString(10)));
+        list.Reverse();
+        return (IReadOnlyList<OperationRecord>)list;
+    });
+}
+
+/// <summary>One row of the operation log.</summary>
+public sealed record OperationRecord(long Seq, DateTimeOffset Time, string Branch, string Op, ulong Ino, ulong Parent,
+    string? Name, long Bytes, int Pid, uint Uid, string ProcessName);
