@@ -359,6 +359,7 @@ public sealed partial class AgentFileSystem : IDisposable
 
     private void Apply(MemTable table, bool durable)
     {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             _store.Write((c, tx) =>
@@ -371,6 +372,7 @@ public sealed partial class AgentFileSystem : IDisposable
             }, durable);
             _commitError = null;
             _flushing = null;
+            if (TraceCommits) Console.Error.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
         }
         catch (Exception e)
         {
@@ -378,6 +380,8 @@ public sealed partial class AgentFileSystem : IDisposable
             throw e as AgentFsException ?? new AgentFsException(Errno.EIO, $"committing changes of branch {Branch} to store {_store.Path} failed: {e.Message}", e);
         }
     }
+
+    private static readonly bool TraceCommits = Environment.GetEnvironmentVariable("AGENTFS_TRACE_COMMITS") == "1";
 
     /// <summary>The prepared statements that move a memtable into SQLite (on the store's writer connection).</summary>
     private sealed class ApplyCommands
@@ -395,8 +399,8 @@ public sealed partial class AgentFileSystem : IDisposable
             _putChunk = StoreDatabase.Prepare(c, "INSERT INTO chunks(ino, idx, layer, data) VALUES($i,$x,$l,$d) ON CONFLICT(ino, idx, layer) DO UPDATE SET data=excluded.data", "$i", "$x", "$l", "$d");
             _delChunk = StoreDatabase.Prepare(c, "DELETE FROM chunks WHERE ino=$i AND idx=$x AND layer=$l", "$i", "$x", "$l");
             _delChunks = StoreDatabase.Prepare(c, "DELETE FROM chunks WHERE ino=$i AND layer=$l", "$i", "$l");
-            _op = StoreDatabase.Prepare(c, "INSERT INTO oplog(time_ns, branch, layer, op, ino, parent, name, bytes, pid, uid, comm) VALUES($t,$b,$l,$o,$i,$p,$n,$y,$pid,$uid,$comm)",
-                "$t", "$b", "$l", "$o", "$i", "$p", "$n", "$y", "$pid", "$uid", "$comm");
+            _op = StoreDatabase.Prepare(c, "INSERT INTO oplog(time_ns, branch, layer, count, entries) VALUES($t,$b,$l,$n,$e)",
+                "$t", "$b", "$l", "$n", "$e");
         }
 
         public void Run(MemTable t, SqliteTransaction tx, string branch)
@@ -455,10 +459,9 @@ public sealed partial class AgentFileSystem : IDisposable
                     rec.Target, InodeRecord.SerializeXattrs(rec.Xattrs), rec.XattrsFromBase ? 1L : 0L);
                 _putInode.ExecuteNonQuery();
             }
-            foreach (var o in t.Ops)
+            if (t.Ops.Count > 0)
             {
-                Bind(_op, o.TimeNs, branch, layer, o.Op, (long)o.Ino, o.Parent == 0 ? null : (long)o.Parent, o.Name, o.Bytes,
-                    (long)o.Caller.Pid, (long)o.Caller.Uid, ProcessNames.Get(o.Caller.Pid));
+                Bind(_op, AgentStore.NowNs(), branch, layer, (long)t.Ops.Count, OperationLogCodec.Encode(t.Ops));
                 _op.ExecuteNonQuery();
             }
         }

@@ -306,23 +306,26 @@ public sealed partial class AgentStore
         }, durable: true);
     }
 
-    /// <summary>The operation log of a branch, oldest first (at most limit rows, the newest ones).</summary>
+    /// <summary>The operation log (of one branch or all), oldest first: at most limit entries, the newest ones.</summary>
     public IReadOnlyList<OperationRecord> ReadOperationLog(string? branch = null, int limit = 1000) => Read(c =>
     {
+        var batches = new List<(string Branch, byte[] Entries)>();
+        int total = 0;
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "SELECT branch, count, entries FROM oplog " + (branch == null ? "" : "WHERE branch=$b ") + "ORDER BY seq DESC";
+            if (branch != null) cmd.Parameters.AddWithValue("$b", branch);
+            using var rd = cmd.ExecuteReader();
+            while (total < limit && rd.Read())
+            {
+                batches.Add((rd.GetString(0), (byte[])rd.GetValue(2)));
+                total += (int)rd.GetInt64(1);
+            }
+        }
         var list = new List<OperationRecord>();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT seq, time_ns, branch, op, ino, parent, name, bytes, pid, uid, comm FROM oplog " +
-                          (branch == null ? "" : "WHERE branch=$b ") + "ORDER BY seq DESC LIMIT $n";
-        if (branch != null) cmd.Parameters.AddWithValue("$b", branch);
-        cmd.Parameters.AddWithValue("$n", limit);
-        using var rd = cmd.ExecuteReader();
-        while (rd.Read())
-            list.Add(new OperationRecord(rd.GetInt64(0), FromNs(rd.GetInt64(1)), rd.GetString(2), rd.GetString(3),
-                rd.IsDBNull(4) ? 0 : (ulong)rd.GetInt64(4), rd.IsDBNull(5) ? 0 : (ulong)rd.GetInt64(5),
-                rd.IsDBNull(6) ? null : System.Text.Encoding.UTF8.GetString((byte[])rd.GetValue(6)),
-                rd.IsDBNull(7) ? 0 : rd.GetInt64(7), rd.IsDBNull(8) ? 0 : (int)rd.GetInt64(8),
-                rd.IsDBNull(9) ? 0 : (uint)rd.GetInt64(9), rd.IsDBNull(10) ? "" : rd.GetString(10)));
-        list.Reverse();
+        for (int i = batches.Count - 1; i >= 0; i--) list.AddRange(OperationLogCodec.Decode(batches[i].Entries, batches[i].Branch));
+        if (list.Count > limit) list.RemoveRange(0, list.Count - limit);
+        for (int i = 0; i < list.Count; i++) list[i] = list[i] with { Seq = i + 1 };
         return (IReadOnlyList<OperationRecord>)list;
     });
 }

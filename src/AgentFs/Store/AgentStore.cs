@@ -15,6 +15,7 @@ public sealed partial class AgentStore : IDisposable
 {
     private readonly ConcurrentBag<StoreReader> _readers = new();
     private readonly object _writerLock = new();
+    private readonly object _inoLock = new();
     private readonly SqliteConnection? _writer;
     private readonly Dictionary<string, AgentFileSystem> _open = new();
     private ulong _nextIno, _inoLimit;
@@ -31,7 +32,12 @@ public sealed partial class AgentStore : IDisposable
             var c = _writer ?? StoreDatabase.OpenConnection(path, readOnly: true);
             try
             {
-                if (_writer != null) Migrate(_writer);
+                if (_writer != null)
+                {
+                    Migrate(_writer);
+                    // WAL checkpoints run on a background thread, never inside a commit (they cost O(data)).
+                    StoreDatabase.Exec(_writer, "PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=NORMAL;");
+                }
                 BaseDirectoryPath = (string)(Meta(c, "base") ?? throw Corrupt("has no base directory recorded"));
                 ChunkSize = Convert.ToInt32(Meta(c, "chunk_size") ?? throw Corrupt("has no chunk size recorded"));
                 StoreId = (string)(Meta(c, "store_id") ?? "");
@@ -57,6 +63,39 @@ public sealed partial class AgentStore : IDisposable
             throw new AgentFsException(Errno.ENOENT, $"the base directory {BaseDirectoryPath} of store {path} is missing; restore it or create a new store");
         }
         Base = new BaseDirectory(BaseDirectoryPath);
+        if (_writer != null)
+        {
+            _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "agentfs-wal-checkpoint" };
+            _checkpointer.Start();
+        }
+    }
+
+    private readonly Thread? _checkpointer;
+    private static readonly long WalCheckpointBytes =
+        long.TryParse(Environment.GetEnvironmentVariable("AGENTFS_WAL_CHECKPOINT_MB"), out long mb) ? mb << 20 : 256L << 20;
+    private readonly ManualResetEventSlim _stopping = new(false);
+
+    /// <summary>Copies the WAL into the database file in the background once it grows (PASSIVE: never blocks readers or the writer).</summary>
+    private void CheckpointLoop()
+    {
+        SqliteConnection? c = null;
+        try
+        {
+            while (!_stopping.Wait(1000))
+            {
+                long walSize;
+                try { walSize = new FileInfo(Path + "-wal").Length; }
+                catch (IOException) { continue; }
+                if (walSize < WalCheckpointBytes) continue;
+                try
+                {
+                    c ??= StoreDatabase.OpenConnection(Path, readOnly: false);
+                    StoreDatabase.Exec(c, "PRAGMA wal_checkpoint(PASSIVE)");
+                }
+                catch (Exception) { /* retried on the next round */ }
+            }
+        }
+        finally { c?.Dispose(); }
     }
 
     public string Path { get; }
@@ -93,7 +132,7 @@ public sealed partial class AgentStore : IDisposable
             using (var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = storePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
             {
                 c.Open();
-                StoreDatabase.Exec(c, $"PRAGMA page_size=8192; PRAGMA application_id={StoreSchema.ApplicationId}; PRAGMA journal_mode=WAL;");
+                StoreDatabase.Exec(c, $"PRAGMA page_size=16384; PRAGMA application_id={StoreSchema.ApplicationId}; PRAGMA journal_mode=WAL;");
                 using var tx = c.BeginTransaction();
                 for (int v = 0; v < StoreSchema.CurrentVersion; v++) StoreDatabase.Exec(c, StoreSchema.Migrations[v], tx);
                 long now = NowNs();
@@ -196,7 +235,7 @@ public sealed partial class AgentStore : IDisposable
     /// <summary>A new inode number for an object created in the overlay; never reused, unique across processes.</summary>
     internal ulong AllocateIno()
     {
-        lock (_writerLock)
+        lock (_inoLock)
         {
             if (_nextIno >= _inoLimit)
             {
@@ -221,12 +260,14 @@ public sealed partial class AgentStore : IDisposable
         lock (_open) open = _open.Values.ToArray();
         foreach (var fs in open) fs.Dispose();
         _disposed = true;
+        _stopping.Set();
+        _checkpointer?.Join(10000);
         while (_readers.TryTake(out var r)) r.Dispose();
         lock (_writerLock)
         {
             if (_writer != null)
             {
-                try { StoreDatabase.Exec(_writer, "PRAGMA wal_checkpoint(PASSIVE)"); } catch { }
+                try { StoreDatabase.Exec(_writer, "PRAGMA wal_checkpoint(TRUNCATE)"); } catch { }
                 _writer.Dispose();
             }
         }

@@ -17,6 +17,8 @@ namespace AgentFs.Store;
 ///   that layer; bytes of the chunk past length(data) are zeros. A chunk row exists only in a layer that
 ///   also has an inode row for ino. Chunks not in any layer read from the base (below hide_from and
 ///   the recorded base size) or as zeros (sparse).
+/// - oplog: one row per commit; entries is the batch of operations of that commit, encoded by
+///   OperationLogCodec (time, op, inode, parent, name, bytes, pid, uid, process name each).
 /// - An inode that an overlay dentry names has an inode row somewhere in the chain.
 /// </summary>
 internal static class StoreSchema
@@ -48,7 +50,7 @@ internal static class StoreSchema
             data BLOB NOT NULL);
         CREATE UNIQUE INDEX chunks_key ON chunks(ino, idx, layer);
         CREATE TABLE oplog(seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, branch TEXT NOT NULL, layer INTEGER NOT NULL,
-            op TEXT NOT NULL, ino INTEGER, parent INTEGER, name BLOB, bytes INTEGER, pid INTEGER, uid INTEGER, comm TEXT);
+            count INTEGER NOT NULL, entries BLOB NOT NULL);
         CREATE TABLE leases(branch TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, started_ns INTEGER NOT NULL,
             proc_start TEXT) WITHOUT ROWID;
         """,
