@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine with the .NET SDK, runs every test project,
+# and ends with the line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v git >/dev/null || need+=(git)
+command -v fusermount3 >/dev/null || need+=(fuse3)
+command -v getfattr >/dev/null || need+=(attr)
+command -v rsync >/dev/null || need+=(rsync)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; fi
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet build AgentFs.sln -c Release -v q -nologo 2>&1 | grep -E "error|Build succeeded" | head -50
+status=0
+for proj in tests/*/*.csproj; do
+  echo "== $proj"
+  dotnet test "$proj" -c Release --no-build --nologo 2>&1 | tee -a "$log" | grep -vE "^\s*$" | grep -E "Passed!|Failed!|Failed |Error Message|^\s+(Assert|Expected|Actual)" | head -80
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+passed=$(grep -hoE "Passed: +[0-9]+" "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -hoE "Failed: +[0-9]+" "$log" | awk '{s+=$2} END {print s+0}')
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "no test ran"; fi
+[ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
