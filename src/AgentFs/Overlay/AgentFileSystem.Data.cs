@@ -197,8 +197,10 @@ public sealed partial class AgentFileSystem
         finally { BaseDirectory.Close(fd); }
     }
 
-    /// <summary>Writes data at offset (extending the file as needed); returns the count written.</summary>
-    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data)
+    /// <summary>Writes data at offset (extending the file as needed); returns the count written. With
+    /// updateTimes false (the kernel's writeback cache, which owns mtime and sends it by setattr) the
+    /// times are left alone.</summary>
+    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data, bool updateTimes = true)
     {
         CheckWritable();
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
@@ -223,8 +225,7 @@ public sealed partial class AgentFileSystem
             }
             long end = offset + data.Length;
             if (end > rec.Size) rec.Size = end;
-            long now = AgentStore.NowNs();
-            rec.MtimeNs = rec.CtimeNs = now;
+            if (updateTimes) rec.MtimeNs = rec.CtimeNs = AgentStore.NowNs();
             _current.NoteChange(data.Length);
             Log("write", ino, bytes: data.Length);
         }
@@ -233,6 +234,54 @@ public sealed partial class AgentFileSystem
     }
 
     public const long MaxFileSize = 1L << 50;
+
+    /// <summary>Makes a byte range read as zeros without changing the size (fallocate PUNCH_HOLE / ZERO_RANGE).
+    /// Whole chunks become empty chunk rows (which hide lower data), so no zeros are stored.</summary>
+    public void ZeroRange(ulong ino, long offset, long length)
+    {
+        CheckWritable();
+        if (offset < 0 || length < 0) throw new AgentFsException(Errno.EINVAL, "negative offset or length");
+        lock (_writeLock)
+        {
+            var rec = RecordForWrite(ino);
+            if (!rec.IsRegular) throw new AgentFsException(Errno.EINVAL, $"inode {ino} is not a regular file");
+            long end = Math.Min(offset + length, rec.Size);
+            int cs = _chunkSize;
+            for (long pos = offset; pos < end;)
+            {
+                long idx = pos >> _chunkShift;
+                int within = (int)(pos & (cs - 1));
+                int take = (int)Math.Min(cs - within, end - pos);
+                bool whole = within == 0 && take == cs;
+                var buf = ChunkForWrite(ino, rec, idx, loadOld: !whole);
+                if (whole)
+                {
+                    buf.Data.AsSpan(0, buf.Length).Clear();
+                    buf.Length = 0;
+                }
+                else if (within < buf.Length)
+                {
+                    int n = Math.Min(take, buf.Length - within);
+                    buf.Data.AsSpan(within, n).Clear();
+                    if (within + n == buf.Length) buf.Length = within; // keep "past Length is zeros"
+                }
+                pos += take;
+            }
+            rec.MtimeNs = rec.CtimeNs = AgentStore.NowNs();
+            _current.NoteChange(64);
+            Log("zero", ino, bytes: length);
+        }
+        AfterWrite();
+    }
+
+    /// <summary>lseek SEEK_DATA / SEEK_HOLE: the next data (or hole) offset at or after offset, or -1 past the end.
+    /// The whole file counts as data (a valid answer: holes are optional), the end is the one hole.</summary>
+    public long SeekDataOrHole(ulong ino, long offset, bool data)
+    {
+        var rec = GetRecord(ino);
+        if (offset < 0 || offset >= rec.Size) return -1;
+        return data ? offset : rec.Size;
+    }
 
     [ThreadStatic] private static byte[]? t_scratch;
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using AgentFs.Native;
 using AgentFs.Overlay;
@@ -125,6 +126,7 @@ public sealed partial class AgentFileSystem
                 AtimeNs = now, MtimeNs = now, CtimeNs = now, HideFrom = 0,
             };
             PutNewRecord(rec);
+            if (dir) _freshDirs[rec.Ino] = new ConcurrentDictionary<byte[], DentryValue>(ByteArrayComparer.Instance);
             SetDentry(parent, n, new DentryValue(rec.Ino, PosixMode.DirentType(mode)));
             var pw = RecordForWrite(parent);
             pw.MtimeNs = pw.CtimeNs = now;

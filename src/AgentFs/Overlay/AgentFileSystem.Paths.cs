@@ -29,7 +29,7 @@ public sealed partial class AgentFileSystem
         return parts;
     }
 
-    private Resolved ResolvePath(string path, int symlinkBudget = 40)
+    private Resolved ResolvePath(string path, bool followFinal = false, int symlinkBudget = 40)
     {
         var parts = SplitPath(path);
         ulong ino = InodeNumbers.Root;
@@ -50,13 +50,13 @@ public sealed partial class AgentFileSystem
             {
                 throw new AgentFsException(Errno.ENOENT, $"{Join(parts, i + 1)} does not exist in branch {Branch}");
             }
-            if (rec.IsSymlink && i < parts.Count - 1)
+            if (rec.IsSymlink && (i < parts.Count - 1 || followFinal))
             {
                 if (--symlinkBudget <= 0) throw new AgentFsException(Errno.ELOOP, $"too many symbolic links in {path}");
                 string target = Encoding.UTF8.GetString(ReadLink(ino));
                 string dir = target.StartsWith('/') ? "" : Join(parts, i);
                 string rest = string.Join('/', parts.Skip(i + 1).Select(b => Encoding.UTF8.GetString(b)));
-                return ResolvePath(dir + "/" + target + "/" + rest, symlinkBudget);
+                return ResolvePath(dir + "/" + target + "/" + rest, followFinal, symlinkBudget);
             }
         }
         return new Resolved(ino, rec, parent, name);
@@ -67,7 +67,7 @@ public sealed partial class AgentFileSystem
         var parts = SplitPath(path);
         if (parts.Count == 0) throw new AgentFsException(Errno.EINVAL, $"path '{path}' names the root");
         string parentPath = string.Join('/', parts.Take(parts.Count - 1).Select(b => Encoding.UTF8.GetString(b)));
-        var p = ResolvePath(parentPath);
+        var p = ResolvePath(parentPath, followFinal: true);
         if (!p.Record.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"{parentPath} is not a directory");
         return (p.Ino, parts[^1]);
     }
@@ -162,23 +162,25 @@ public sealed partial class AgentFileSystem
         }
     }
 
-    /// <summary>mkdir -p: creates a directory and any missing parents; an existing directory is fine.</summary>
+    /// <summary>mkdir -p: creates a directory and any missing parents (following symlinks like mkdir -p does);
+    /// an existing directory is fine.</summary>
     public void CreateDirectory(string path, uint mode = 0x1ED) => OnPath(path, () =>
     {
         var parts = SplitPath(path);
         ulong ino = InodeNumbers.Root;
         for (int i = 0; i < parts.Count; i++)
         {
-            try
-            {
-                var r = LookupCore(ino, parts[i], count: false, out _);
-                if (!r.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"{Join(parts, i + 1)} exists and is not a directory");
-                ino = r.Ino;
-            }
+            string prefix = Join(parts, i + 1);
+            Resolved r;
+            try { r = ResolvePath(prefix, followFinal: true); }
             catch (AgentFsException e) when (e.Errno == Errno.ENOENT)
             {
                 ino = Mkdir(ino, parts[i], mode).Ino;
+                continue;
             }
+            if (!r.Record.IsDirectory)
+                throw new AgentFsException(i == parts.Count - 1 ? Errno.EEXIST : Errno.ENOTDIR, $"{prefix} exists and is not a directory");
+            ino = r.Ino;
         }
         return 0;
     });
@@ -206,23 +208,42 @@ public sealed partial class AgentFileSystem
     /// <summary>rename(2) by path; with overwrite false the destination must not exist.</summary>
     public void Move(string from, string to, bool overwrite = true) => OnPath(from, () =>
     {
-        var src = SplitPath(from);
-        var dst = SplitPath(to);
-        if (dst.Count > src.Count && dst.Take(src.Count).SequenceEqual(src, ByteArrayComparer.Instance))
-            throw new AgentFsException(Errno.EINVAL, $"cannot move {from} into itself ({to})");
-        var (p1, n1) = ResolveParent(from);
-        var (p2, n2) = ResolveParent(to);
-        Rename(p1, n1, p2, n2, overwrite ? RenameFlags.None : RenameFlags.NoReplace);
+        RenamePaths(from, to, overwrite ? RenameFlags.None : RenameFlags.NoReplace);
         return 0;
     });
 
+    /// <summary>renameat2(RENAME_EXCHANGE) by path: both must exist.</summary>
     public void Exchange(string a, string b) => OnPath(a, () =>
     {
-        var (p1, n1) = ResolveParent(a);
-        var (p2, n2) = ResolveParent(b);
-        Rename(p1, n1, p2, n2, RenameFlags.Exchange);
+        RenamePaths(a, b, RenameFlags.Exchange);
         return 0;
     });
+
+    /// <summary>Checks in the order Linux's renameat2 does: both parents resolve, the source exists, NOREPLACE
+    /// and EXCHANGE preconditions, the source is not an ancestor of the target (EINVAL), the target is not
+    /// an ancestor of the source (ENOTEMPTY, or EINVAL for EXCHANGE); then the rename proper.</summary>
+    private void RenamePaths(string from, string to, RenameFlags flags)
+    {
+        var (p1, n1) = ResolveParent(from);
+        var (p2, n2) = ResolveParent(to);
+        LookupCore(p1, n1, count: false, out _);
+        bool targetExists;
+        try { LookupCore(p2, n2, count: false, out _); targetExists = true; }
+        catch (AgentFsException e) when (e.Errno == Errno.ENOENT) { targetExists = false; }
+        if ((flags & RenameFlags.NoReplace) != 0 && targetExists)
+            throw new AgentFsException(Errno.EEXIST, $"{to} already exists");
+        if ((flags & RenameFlags.Exchange) != 0 && !targetExists)
+            throw new AgentFsException(Errno.ENOENT, $"{to} does not exist");
+        var src = SplitPath(from);
+        var dst = SplitPath(to);
+        static bool Inside(List<byte[]> outer, List<byte[]> inner) =>
+            outer.Count < inner.Count && inner.Take(outer.Count).SequenceEqual(outer, ByteArrayComparer.Instance);
+        if (Inside(src, dst))
+            throw new AgentFsException(Errno.EINVAL, $"cannot move {from} into itself ({to})");
+        if (Inside(dst, src))
+            throw new AgentFsException((flags & RenameFlags.Exchange) != 0 ? Errno.EINVAL : Errno.ENOTEMPTY, $"cannot move {from} over its own ancestor {to}");
+        Rename(p1, n1, p2, n2, flags);
+    }
 
     /// <summary>The entries of a directory by path, sorted by name.</summary>
     public IReadOnlyList<DirectoryEntry> Enumerate(string path) => OnPath(path, () =>

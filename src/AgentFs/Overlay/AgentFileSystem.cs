@@ -28,6 +28,11 @@ public sealed partial class AgentFileSystem : IDisposable
     private readonly object _flushLock = new();
     private readonly ConcurrentDictionary<ulong, NodeState> _nodes = new();
     private readonly ConcurrentDictionary<ulong, long[]> _lowerHides = new();
+    /// <summary>
+    /// Directories created by this view, with all their entries: a lookup in them never needs SQLite.
+    /// Kept by SetDentry under _writeLock; dropped when the chain changes.
+    /// </summary>
+    private readonly ConcurrentDictionary<ulong, ConcurrentDictionary<byte[], DentryValue>> _freshDirs = new();
     private readonly Thread? _committer;
     private readonly SemaphoreSlim _commitSignal = new(0);
     private volatile LayerChain _chain;
@@ -141,6 +146,13 @@ public sealed partial class AgentFileSystem : IDisposable
     internal bool TryResolveEntry(ulong parentIno, InodeRecord parent, byte[] name, out ulong ino, out byte type, out byte[]? baseOrigin)
     {
         baseOrigin = null;
+        if (_freshDirs.TryGetValue(parentIno, out var fresh))
+        {
+            bool found = fresh.TryGetValue(name, out var fv);
+            ino = found ? fv.Ino : 0;
+            type = fv.Type;
+            return found;
+        }
         var key = new DentryKey(parentIno, name);
         if (_current.TryGetDentry(key, out var v) || (_flushing is { } fl && fl.TryGetDentry(key, out v)))
         {
@@ -271,6 +283,11 @@ public sealed partial class AgentFileSystem : IDisposable
     {
         _current.SetDentry(new DentryKey(parent, name), value);
         _current.NoteChange(64);
+        if (_freshDirs.TryGetValue(parent, out var fresh))
+        {
+            if (value.IsRemoved || value.IsWhiteout) fresh.TryRemove(name, out _);
+            else fresh[name] = value;
+        }
     }
 
     private void Log(string op, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
@@ -308,6 +325,7 @@ public sealed partial class AgentFileSystem : IDisposable
             _current.Inodes[ino] = null;
         }
         _lowerHides.TryRemove(ino, out _);
+        _freshDirs.TryRemove(ino, out _);
     }
 
     // ---- group commit -----------------------------------------------------------------------------
@@ -320,7 +338,7 @@ public sealed partial class AgentFileSystem : IDisposable
             _commitSignal.Wait(Math.Max(10, interval / 4));
             if (_disposed) break;
             var cur = _current;
-            bool due = cur.DirtyBytes >= _store.Options.MaxDirtyBytes ||
+            bool due = cur.DirtyBytes >= _store.Options.MaxDirtyBytes / 4 || cur.Inodes.Count >= 4096 ||
                        (cur.FirstChangeTicks != 0 && Environment.TickCount64 - cur.FirstChangeTicks >= interval) ||
                        _flushing != null;
             if (!due) continue;
@@ -334,7 +352,7 @@ public sealed partial class AgentFileSystem : IDisposable
     {
         long dirty = _current.DirtyBytes;
         long max = _store.Options.MaxDirtyBytes;
-        if (dirty >= max) _commitSignal.Release();
+        if (dirty >= max / 4 || _current.Inodes.Count >= 4096) _commitSignal.Release();
         if (dirty >= 2 * max) Flush(durable: false); // back-pressure: bound memory
     }
 
@@ -509,6 +527,7 @@ public sealed partial class AgentFileSystem : IDisposable
         _chain = _store.LoadChain(newTop);
         _current = new MemTable(newTop);
         _lowerHides.Clear();
+        _freshDirs.Clear();
     }
 
     public void Dispose()

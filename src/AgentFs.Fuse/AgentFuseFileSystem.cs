@@ -1,0 +1,553 @@
+using System.Collections.Concurrent;
+using System.Text;
+using AgentFs.Fuse.Protocol;
+
+namespace AgentFs.Fuse;
+
+/// <summary>
+/// Maps FUSE requests one to one onto a branch of a store (<see cref="AgentFileSystem"/>). Node ids are the
+/// library's inode numbers (the root is 1 on both sides). Errors become errnos here and nowhere else.
+///
+/// Caching: entries and attributes are handed out with long timeouts (<see cref="EntryTimeout"/>), negative
+/// entries too, because this mount is the only writer of its branch (the store's lease). When the branch
+/// changes behind the kernel (rollback, a switch of branch), the owner calls <see cref="InvalidateAll"/>.
+/// Open files keep their page cache across opens (KeepCache) unless the file changed since it was cached.
+/// </summary>
+public sealed class AgentFuseFileSystem : IFuseFileSystem
+{
+    private readonly AgentFileSystem _fs;
+    private readonly ConcurrentDictionary<ulong, DirHandle> _dirs = new();
+    private long _nextFh = 1;
+
+    public AgentFuseFileSystem(AgentFileSystem fs, TimeSpan? entryTimeout = null)
+    {
+        _fs = fs;
+        EntryTimeout = entryTimeout ?? TimeSpan.FromHours(1);
+    }
+
+    public AgentFileSystem FileSystem => _fs;
+    public TimeSpan EntryTimeout { get; }
+    public FuseSession? Session { get; set; }
+
+    private sealed class DirHandle
+    {
+        public ulong Ino;
+        public List<DirectoryEntry>? Entries;
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------------
+
+    private static void Enter(in FuseContext c) =>
+        AgentFileSystem.CurrentCaller = new Caller((int)c.Pid, c.Uid, c.Gid);
+
+    private static int Fail(Exception e) => e switch
+    {
+        AgentFsException a => a.Errno,
+        ObjectDisposedException => Errno.EIO,
+        _ => Errno.EIO,
+    };
+
+    private static void Fill(ref FuseAttr a, in InodeAttributes s)
+    {
+        a.Ino = s.Ino;
+        a.Size = (ulong)s.Size;
+        a.Blocks = (ulong)s.Blocks;
+        a.Atime = (ulong)(s.AtimeNs / 1_000_000_000); a.AtimeNsec = (uint)(s.AtimeNs % 1_000_000_000);
+        a.Mtime = (ulong)(s.MtimeNs / 1_000_000_000); a.MtimeNsec = (uint)(s.MtimeNs % 1_000_000_000);
+        a.Ctime = (ulong)(s.CtimeNs / 1_000_000_000); a.CtimeNsec = (uint)(s.CtimeNs % 1_000_000_000);
+        a.Mode = s.Mode;
+        a.Nlink = s.Nlink;
+        a.Uid = s.Uid;
+        a.Gid = s.Gid;
+        a.Rdev = (uint)s.Rdev;
+        a.BlkSize = 4096;
+    }
+
+    private void Fill(ref FuseEntryOut e, in InodeAttributes s)
+    {
+        e.NodeId = s.Ino;
+        e.Generation = 0;
+        e.SetTimeouts(EntryTimeout, EntryTimeout);
+        Fill(ref e.Attr, s);
+    }
+
+    /// <summary>Forgets every cached name and attribute of the kernel (after a rollback or branch switch).</summary>
+    public void InvalidateAll(IEnumerable<ulong> nodes)
+    {
+        var s = Session;
+        if (s == null) return;
+        foreach (ulong n in nodes) s.NotifyInvalInode(n, 0, 0);
+    }
+
+    // ---- IFuseFileSystem --------------------------------------------------------------------------
+
+    public int Lookup(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, ref FuseEntryOut entry)
+    {
+        try
+        {
+            Fill(ref entry, _fs.Lookup(parent, name));
+            return 0;
+        }
+        catch (AgentFsException e) when (e.Errno == Errno.ENOENT)
+        {
+            // A negative entry the kernel may cache: we are the only writer of this branch.
+            entry.NodeId = 0;
+            entry.SetTimeouts(EntryTimeout, TimeSpan.Zero);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public void Forget(ulong nodeId, ulong nlookup) => _fs.Forget(nodeId, nlookup);
+
+    public int GetAttr(in FuseContext context, ulong nodeId, ulong? fh, ref FuseAttrOut attr)
+    {
+        try
+        {
+            Fill(ref attr.Attr, _fs.GetAttr(nodeId));
+            attr.SetTimeout(EntryTimeout);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int SetAttr(in FuseContext context, ulong nodeId, in FuseSetAttrIn changes, ref FuseAttrOut attr)
+    {
+        try
+        {
+            Enter(context);
+            var f = (SetAttrFields)((uint)changes.Valid & (uint)(SetAttrFields.Mode | SetAttrFields.Uid | SetAttrFields.Gid | SetAttrFields.Size |
+                SetAttrFields.Atime | SetAttrFields.Mtime | SetAttrFields.AtimeNow | SetAttrFields.MtimeNow | SetAttrFields.Ctime));
+            var req = new SetAttrRequest(f, changes.Mode, changes.Uid, changes.Gid, (long)changes.Size,
+                (long)changes.Atime * 1_000_000_000 + changes.AtimeNsec,
+                (long)changes.Mtime * 1_000_000_000 + changes.MtimeNsec,
+                (long)changes.Ctime * 1_000_000_000 + changes.CtimeNsec);
+            Fill(ref attr.Attr, _fs.SetAttr(nodeId, req));
+            attr.SetTimeout(EntryTimeout);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int ReadLink(in FuseContext context, ulong nodeId, Span<byte> target, out int length)
+    {
+        length = 0;
+        try
+        {
+            byte[] t = _fs.ReadLink(nodeId);
+            if (t.Length > target.Length) return Errno.ENAMETOOLONG;
+            t.CopyTo(target);
+            length = t.Length;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Symlink(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, ref FuseEntryOut entry)
+    {
+        try
+        {
+            Enter(context);
+            var a = _fs.Symlink(parent, name, target);
+            Fill(ref entry, _fs.Lookup(parent, name));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Mknod(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, uint mode, uint rdev, uint umask, ref FuseEntryOut entry)
+    {
+        try
+        {
+            Enter(context);
+            _fs.Mknod(parent, name, mode, rdev);
+            Fill(ref entry, _fs.Lookup(parent, name));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Mkdir(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask, ref FuseEntryOut entry)
+    {
+        try
+        {
+            Enter(context);
+            _fs.Mkdir(parent, name, mode);
+            Fill(ref entry, _fs.Lookup(parent, name));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Unlink(in FuseContext context, ulong parent, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            Enter(context);
+            _fs.Unlink(parent, name);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Rmdir(in FuseContext context, ulong parent, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            Enter(context);
+            _fs.Rmdir(parent, name);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Rename(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, ulong newParent, ReadOnlySpan<byte> newName, uint flags)
+    {
+        const uint NoReplace = 1, Exchange = 2;
+        if ((flags & ~(NoReplace | Exchange)) != 0) return Errno.EINVAL;
+        try
+        {
+            Enter(context);
+            var rf = ((flags & NoReplace) != 0 ? RenameFlags.NoReplace : 0) | ((flags & Exchange) != 0 ? RenameFlags.Exchange : 0);
+            _fs.Rename(parent, name, newParent, newName, rf);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Link(in FuseContext context, ulong nodeId, ulong newParent, ReadOnlySpan<byte> newName, ref FuseEntryOut entry)
+    {
+        try
+        {
+            Enter(context);
+            _fs.Link(nodeId, newParent, newName);
+            Fill(ref entry, _fs.Lookup(newParent, newName));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Open(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
+    {
+        try
+        {
+            Enter(context);
+            const int O_TRUNC = 0x200, O_ACCMODE = 3;
+            bool trunc = (flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != 0;
+            _fs.Open(nodeId, trunc);
+            open.Fh = 0;
+            open.OpenFlags = trunc ? FuseOpenFlags.None : FuseOpenFlags.KeepCache;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Create(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, int flags, uint mode, uint umask, ref FuseEntryOut entry, ref FuseOpenOut open)
+    {
+        try
+        {
+            Enter(context);
+            var a = _fs.Create(parent, name, mode);
+            Fill(ref entry, _fs.Lookup(parent, name));
+            _fs.Open(a.Ino);
+            open.Fh = 0;
+            open.OpenFlags = FuseOpenFlags.KeepCache;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Read(in FuseContext context, ulong nodeId, ulong fh, long offset, Span<byte> buffer, out int bytesRead)
+    {
+        bytesRead = 0;
+        try
+        {
+            bytesRead = _fs.Read(nodeId, offset, buffer);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Write(in FuseContext context, ulong nodeId, ulong fh, long offset, ReadOnlySpan<byte> data, uint writeFlags, out int bytesWritten)
+    {
+        bytesWritten = 0;
+        try
+        {
+            Enter(context);
+            // Writes from the page cache (writeback) carry no time: the kernel owns mtime and sends it by setattr.
+            bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Flush(in FuseContext context, ulong nodeId, ulong fh, ulong lockOwner) => 0;
+
+    public int Release(in FuseContext context, ulong nodeId, ulong fh, int flags, uint releaseFlags)
+    {
+        try { _fs.Release(nodeId); }
+        catch (Exception) { }
+        return 0;
+    }
+
+    public int Fsync(in FuseContext context, ulong nodeId, ulong fh, bool dataOnly)
+    {
+        try
+        {
+            _fs.Fsync(nodeId);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int OpenDir(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
+    {
+        try
+        {
+            var a = _fs.GetAttr(nodeId);
+            if (!a.IsDirectory) return Errno.ENOTDIR;
+            ulong fh = (ulong)Interlocked.Increment(ref _nextFh);
+            _dirs[fh] = new DirHandle { Ino = nodeId };
+            open.Fh = fh;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    private List<DirectoryEntry> Entries(ulong nodeId, ulong fh, long offset)
+    {
+        var h = _dirs.GetOrAdd(fh, _ => new DirHandle { Ino = nodeId });
+        // A listing is taken at the start (offset 0, also after rewinddir) and read on by cookie.
+        if (h.Entries == null || offset == 0) h.Entries = _fs.ReadDirectory(nodeId);
+        return h.Entries;
+    }
+
+    private static int FirstAfter(List<DirectoryEntry> list, long offset)
+    {
+        int lo = 0, hi = list.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (list[mid].Offset <= offset) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    public int ReadDir(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirWriter writer)
+    {
+        try
+        {
+            var list = Entries(nodeId, fh, offset);
+            if (offset < 1 && !writer.Add("."u8, nodeId, 4, 1)) return 0;
+            if (offset < 2 && !writer.Add(".."u8, nodeId, 4, 2)) return 0;
+            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
+            {
+                var e = list[i];
+                if (!writer.Add(e.Name, e.Ino, e.Mode >> 12, e.Offset)) break;
+            }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int ReadDirPlus(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirPlusWriter writer)
+    {
+        try
+        {
+            var list = Entries(nodeId, fh, offset);
+            var dot = default(FuseEntryOut);
+            if (offset < 1)
+            {
+                dot.Attr.Ino = nodeId;
+                dot.Attr.Mode = PosixMode.S_IFDIR;
+                if (!writer.Add("."u8, dot, 1)) return 0;
+            }
+            if (offset < 2)
+            {
+                dot.Attr.Ino = nodeId;
+                dot.Attr.Mode = PosixMode.S_IFDIR;
+                if (!writer.Add(".."u8, dot, 2)) return 0;
+            }
+            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
+            {
+                var d = list[i];
+                var entry = default(FuseEntryOut);
+                InodeAttributes a;
+                try { a = _fs.GetAttr(d.Ino); }
+                catch (AgentFsException) { continue; } // gone since the listing was taken
+                Fill(ref entry, a);
+                // Adding counts as a lookup in the kernel only if it fits; count ours after it did.
+                if (!writer.Add(d.Name, entry, d.Offset)) break;
+                try { _fs.Lookup(nodeId, d.Name); }
+                catch (AgentFsException) { }
+            }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int ReleaseDir(in FuseContext context, ulong nodeId, ulong fh)
+    {
+        _dirs.TryRemove(fh, out _);
+        return 0;
+    }
+
+    public int FsyncDir(in FuseContext context, ulong nodeId, ulong fh, bool dataOnly) => Fsync(context, nodeId, fh, dataOnly);
+
+    public int StatFs(in FuseContext context, ulong nodeId, ref FuseKstatfs stat)
+    {
+        try
+        {
+            var s = _fs.StatFs();
+            stat.Bsize = (uint)s.BlockSize;
+            stat.Frsize = (uint)s.BlockSize;
+            stat.Blocks = s.Blocks;
+            stat.Bfree = s.BlocksFree;
+            stat.Bavail = s.BlocksAvailable;
+            stat.Files = s.Files;
+            stat.Ffree = s.FilesFree;
+            stat.NameLen = s.NameMax;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int SetXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags)
+    {
+        try
+        {
+            Enter(context);
+            _fs.SetXattr(nodeId, Encoding.UTF8.GetString(name), value, flags);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int GetXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name, Span<byte> value, out int size)
+    {
+        size = 0;
+        try
+        {
+            byte[] v = _fs.GetXattr(nodeId, Encoding.UTF8.GetString(name));
+            size = v.Length;
+            if (value.IsEmpty) return 0;
+            if (v.Length > value.Length) return Errno.ERANGE;
+            v.CopyTo(value);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int ListXattr(in FuseContext context, ulong nodeId, Span<byte> list, out int size)
+    {
+        size = 0;
+        try
+        {
+            var names = _fs.ListXattr(nodeId);
+            int total = 0;
+            foreach (var n in names) total += Encoding.UTF8.GetByteCount(n) + 1;
+            size = total;
+            if (list.IsEmpty) return 0;
+            if (total > list.Length) return Errno.ERANGE;
+            int pos = 0;
+            foreach (var n in names)
+            {
+                pos += Encoding.UTF8.GetBytes(n, list[pos..]);
+                list[pos++] = 0;
+            }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int RemoveXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            Enter(context);
+            _fs.RemoveXattr(nodeId, Encoding.UTF8.GetString(name));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Access(in FuseContext context, ulong nodeId, int mask)
+    {
+        try
+        {
+            _fs.GetAttr(nodeId);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Fallocate(in FuseContext context, ulong nodeId, ulong fh, long offset, long length, int mode)
+    {
+        const int KeepSize = 1, PunchHole = 2, ZeroRange = 0x10;
+        try
+        {
+            Enter(context);
+            if (offset < 0 || length <= 0) return Errno.EINVAL;
+            var a = _fs.GetAttr(nodeId);
+            if (!a.IsRegular) return a.IsDirectory ? Errno.EISDIR : Errno.ENODEV;
+            if ((mode & ~(KeepSize | PunchHole | ZeroRange)) != 0) return Errno.EOPNOTSUPP;
+            if ((mode & (PunchHole | ZeroRange)) != 0)
+            {
+                if ((mode & PunchHole) != 0 && (mode & KeepSize) == 0) return Errno.EINVAL;
+                long end = (mode & KeepSize) != 0 ? Math.Min(offset + length, a.Size) : offset + length;
+                _fs.ZeroRange(nodeId, offset, end - offset);
+                return 0;
+            }
+            if ((mode & KeepSize) == 0 && offset + length > a.Size)
+                _fs.SetAttr(nodeId, new SetAttrRequest(SetAttrFields.Size, Size: offset + length));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int Lseek(in FuseContext context, ulong nodeId, ulong fh, long offset, int whence, out long resultOffset)
+    {
+        const int SeekData = 3, SeekHole = 4, ENXIO = 6;
+        resultOffset = 0;
+        try
+        {
+            if (whence != SeekData && whence != SeekHole) return Errno.EINVAL;
+            long r = _fs.SeekDataOrHole(nodeId, offset, whence == SeekData);
+            if (r < 0) return ENXIO;
+            resultOffset = r;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int CopyFileRange(in FuseContext context, ulong nodeIn, ulong fhIn, long offsetIn, ulong nodeOut, ulong fhOut, long offsetOut, ulong length, ulong flags, out ulong bytesCopied)
+    {
+        bytesCopied = 0;
+        try
+        {
+            Enter(context);
+            byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+            try
+            {
+                while (bytesCopied < length)
+                {
+                    int want = (int)Math.Min((ulong)buf.Length, length - bytesCopied);
+                    int n = _fs.Read(nodeIn, offsetIn + (long)bytesCopied, buf.AsSpan(0, want));
+                    if (n == 0) break;
+                    _fs.Write(nodeOut, offsetOut + (long)bytesCopied, buf.AsSpan(0, n));
+                    bytesCopied += (ulong)n;
+                }
+            }
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public void Destroy()
+    {
+        try { _fs.Flush(durable: true); }
+        catch (Exception) { }
+    }
+}

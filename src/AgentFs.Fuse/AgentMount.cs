@@ -1,0 +1,168 @@
+using System.Text.Json;
+using AgentFs.Fuse.Protocol;
+
+namespace AgentFs.Fuse;
+
+/// <summary>How a branch is mounted.</summary>
+public sealed class AgentMountOptions
+{
+    public string Branch { get; init; } = "main";
+    public bool ReadOnly { get; init; }
+    /// <summary>Kernel writeback cache (buffered writes, fewer requests). The kernel disables passthrough with it.</summary>
+    public bool WritebackCache { get; init; } = true;
+    public int Threads { get; init; } = Math.Max(2, Environment.ProcessorCount);
+    public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromHours(1);
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>A mounted session of a store's branch, as listed by <c>agentfs status</c>.</summary>
+public sealed record MountRecord(string Store, string Branch, string MountPoint, int Pid, DateTimeOffset Started, bool ReadOnly);
+
+/// <summary>
+/// A branch of a store mounted with FUSE: owns the store, the branch's file system (and so its write
+/// lease), the kernel session and the entry in the mount registry. Dispose flushes and unmounts.
+/// </summary>
+public sealed class AgentMount : IDisposable
+{
+    /// <summary>Where mounted sessions register themselves (one JSON file each).</summary>
+    public static string RegistryDirectory =>
+        Environment.GetEnvironmentVariable("AGENTFS_RUNTIME_DIR") is { Length: > 0 } d ? d
+        : Environment.UserName == "root" ? "/run/agentfs" : Path.Combine(Path.GetTempPath(), $"agentfs-{Environment.UserName}");
+
+    private readonly AgentStore _store;
+    private readonly AgentFileSystem _fs;
+    private readonly FuseSession _session;
+    private readonly string _registryFile;
+    private int _disposed;
+
+    private AgentMount(AgentStore store, AgentFileSystem fs, FuseSession session, string registryFile, MountRecord record)
+    {
+        _store = store;
+        _fs = fs;
+        _session = session;
+        _registryFile = registryFile;
+        Record = record;
+    }
+
+    public MountRecord Record { get; }
+    public AgentFileSystem FileSystem => _fs;
+    public AgentStore Store => _store;
+    public FuseSession Session => _session;
+    public string MountPoint => _session.MountPoint;
+
+    /// <summary>Completes when the kernel connection ends (unmounted from outside, or by <see cref="Unmount"/>).</summary>
+    public Task Completion => _session.Completion;
+
+    public static AgentMount Mount(string storePath, string mountPoint, AgentMountOptions? options = null)
+    {
+        options ??= new AgentMountOptions();
+        string mp = Path.GetFullPath(mountPoint).TrimEnd('/');
+        if (mp.Length == 0) mp = "/";
+        if (File.Exists(mp))
+            throw new AgentFsException(Errno.ENOTDIR, $"mountpoint {mp} is a file; pass an empty directory");
+        if (!Directory.Exists(mp))
+            throw new AgentFsException(Errno.ENOENT, $"mountpoint {mp} does not exist; create it first (mkdir -p {mp})");
+        if (IsMountPoint(mp))
+            throw new AgentFsException(Errno.EBUSY, $"{mp} is already a mount point; unmount it first (agentfs unmount {mp})");
+        if (Directory.EnumerateFileSystemEntries(mp).Any())
+            throw new AgentFsException(Errno.ENOTEMPTY, $"mountpoint {mp} is not empty; mount on an empty directory");
+
+        var store = AgentStore.Open(storePath, new StoreOptions { ReadOnly = options.ReadOnly });
+        AgentFileSystem? fs = null;
+        try
+        {
+            fs = store.OpenFileSystem(options.Branch, options.ReadOnly);
+            var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout);
+            var fuseOptions = new FuseMountOptions
+            {
+                FsName = "agentfs",
+                Subtype = "agentfs",
+                ReadOnly = options.ReadOnly,
+                WritebackCache = options.WritebackCache && !options.ReadOnly,
+                Threads = options.Threads,
+                Log = options.Log,
+            };
+            FuseSession session;
+            try { session = FuseSession.Mount(mp, adapter, fuseOptions); }
+            catch (FuseException e)
+            {
+                throw new AgentFsException(e.Errno == 0 ? Errno.EIO : e.Errno, $"cannot mount {store.Path} at {mp}: {e.Message}");
+            }
+            adapter.Session = session;
+            var record = new MountRecord(store.Path, options.Branch, mp, Environment.ProcessId, DateTimeOffset.UtcNow, options.ReadOnly);
+            string file = Register(record);
+            return new AgentMount(store, fs, session, file, record);
+        }
+        catch
+        {
+            fs?.Dispose();
+            store.Dispose();
+            throw;
+        }
+    }
+
+    private static string Register(MountRecord record)
+    {
+        try
+        {
+            Directory.CreateDirectory(RegistryDirectory);
+            string file = Path.Combine(RegistryDirectory, $"{record.Pid}-{(uint)record.MountPoint.GetHashCode():x8}.json");
+            File.WriteAllText(file, JsonSerializer.Serialize(record));
+            return file;
+        }
+        catch (Exception) { return ""; }
+    }
+
+    /// <summary>The mounted sessions on this machine whose process is alive and whose mount is present.</summary>
+    public static IReadOnlyList<MountRecord> List()
+    {
+        var list = new List<MountRecord>();
+        if (!Directory.Exists(RegistryDirectory)) return list;
+        foreach (string f in Directory.EnumerateFiles(RegistryDirectory, "*.json"))
+        {
+            MountRecord? r;
+            try { r = JsonSerializer.Deserialize<MountRecord>(File.ReadAllText(f)); }
+            catch (Exception) { continue; }
+            if (r == null) continue;
+            if (Directory.Exists($"/proc/{r.Pid}") && IsMountPoint(r.MountPoint)) list.Add(r);
+            else
+            {
+                try { File.Delete(f); } catch (Exception) { }
+            }
+        }
+        list.Sort((a, b) => string.CompareOrdinal(a.MountPoint, b.MountPoint));
+        return list;
+    }
+
+    /// <summary>Whether a path is a mount point right now (from /proc/self/mountinfo).</summary>
+    public static bool IsMountPoint(string path)
+    {
+        string full = Path.GetFullPath(path).TrimEnd('/');
+        if (full.Length == 0) full = "/";
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length > 4 && Unescape(parts[4]) == full) return true;
+        }
+        return false;
+    }
+
+    private static string Unescape(string s) => s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
+
+    /// <summary>Unmounts (the kernel detaches; the session ends when no file is open on it any more).</summary>
+    public void Unmount() => _session.Unmount();
+
+    /// <summary>Commits everything durably, unmounts, releases the branch and the store.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try { _fs.Flush(durable: true); } catch (Exception) { }
+        try { _session.Unmount(); } catch (Exception) { }
+        _session.Completion.Wait(TimeSpan.FromSeconds(10));
+        _session.Dispose();
+        _fs.Dispose();
+        _store.Dispose();
+        if (_registryFile.Length > 0)
+            try { File.Delete(_registryFile); } catch (Exception) { }
+    }
+}

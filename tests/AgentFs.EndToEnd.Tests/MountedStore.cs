@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using AgentFs.Fuse;
+
+namespace AgentFs.EndToEnd.Tests;
+
+/// <summary>A base directory, a store over it and a real FUSE mount of its main branch; all removed afterwards.</summary>
+public sealed class MountedStore : IDisposable
+{
+    public MountedStore(Action<string>? fillBase = null)
+    {
+        Root = Directory.CreateTempSubdirectory("agentfs-e2e-").FullName;
+        BaseDir = Path.Combine(Root, "base");
+        MountPoint = Path.Combine(Root, "mnt");
+        StorePath = Path.Combine(Root, "store.agentfs");
+        Directory.CreateDirectory(BaseDir);
+        Directory.CreateDirectory(MountPoint);
+        fillBase?.Invoke(BaseDir);
+        BaseHashBefore = TreeHash(BaseDir);
+        AgentStore.Create(StorePath, BaseDir).Dispose();
+        Mount();
+    }
+
+    public string Root { get; }
+    public string BaseDir { get; }
+    public string MountPoint { get; }
+    public string StorePath { get; }
+    public string BaseHashBefore { get; }
+    public AgentMount? Current { get; private set; }
+
+    public string P(string rel) => Path.Combine(MountPoint, rel);
+
+    public void Mount(string branch = "main") =>
+        Current = AgentMount.Mount(StorePath, MountPoint, new AgentMountOptions { Branch = branch });
+
+    public void Unmount()
+    {
+        Current?.Dispose();
+        Current = null;
+    }
+
+    /// <summary>Runs a shell command (cwd = the mount); returns stdout; fails the test on a non-zero exit.</summary>
+    public string Sh(string script, string? cwd = null, int timeoutSeconds = 120)
+    {
+        var psi = new ProcessStartInfo("bash", ["-c", script])
+        {
+            WorkingDirectory = cwd ?? MountPoint,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        psi.Environment["GIT_AUTHOR_NAME"] = psi.Environment["GIT_COMMITTER_NAME"] = "t";
+        psi.Environment["GIT_AUTHOR_EMAIL"] = psi.Environment["GIT_COMMITTER_EMAIL"] = "t@example.com";
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(timeoutSeconds * 1000))
+        {
+            p.Kill(true);
+            throw new Xunit.Sdk.XunitException($"timed out: {script}");
+        }
+        if (p.ExitCode != 0)
+            throw new Xunit.Sdk.XunitException($"'{script}' exited {p.ExitCode}\nstdout: {output}\nstderr: {err.Result}");
+        return output;
+    }
+
+    /// <summary>A hash of every path, type, mode, size, link target, content and mtime below dir (lstat semantics).</summary>
+    public static string TreeHash(string dir)
+    {
+        var sb = new StringBuilder();
+        foreach (var p in Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+                     .OrderBy(p => p, StringComparer.Ordinal))
+        {
+            var fi = new FileInfo(p);
+            sb.Append(Path.GetRelativePath(dir, p)).Append('|').Append(fi.Attributes).Append('|')
+              .Append(File.GetUnixFileMode(p)).Append('|').Append(fi.LastWriteTimeUtc.Ticks).Append('|');
+            if (fi.LinkTarget != null) sb.Append("->").Append(fi.LinkTarget);
+            else if (!fi.Attributes.HasFlag(FileAttributes.Directory)) sb.Append(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p))));
+            sb.Append('\n');
+        }
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
+    }
+
+    public void Dispose()
+    {
+        try { Unmount(); }
+        finally
+        {
+            if (AgentMount.IsMountPoint(MountPoint)) Process.Start("umount", ["-l", MountPoint])!.WaitForExit();
+            Assert.Equal(BaseHashBefore, TreeHash(BaseDir));
+            try { Directory.Delete(Root, true); } catch { }
+        }
+    }
+}
