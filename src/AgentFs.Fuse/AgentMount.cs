@@ -149,6 +149,10 @@ public sealed class AgentMount : IDisposable
 
     private static string Unescape(string s) => s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
 
+    /// <summary>Detaches the FUSE mount at a path (umount2 MNT_DETACH as root, fusermount3 -u -z otherwise); returns an errno.</summary>
+    public static int UnmountPath(string mountPoint) =>
+        FuseMounter.Unmount(mountPoint, Environment.UserName != "root", new FuseMountOptions());
+
     /// <summary>Unmounts (the kernel detaches; the session ends when no file is open on it any more).</summary>
     public void Unmount() => _session.Unmount();
 

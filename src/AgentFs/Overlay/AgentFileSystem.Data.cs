@@ -171,6 +171,7 @@ public sealed partial class AgentFileSystem
                     if (d >= 1) hides[d] = rd.GetInt64(11);
                 }
             }
+            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
             finally { _store.ReturnReader(r); }
             _lowerHides[ino] = hides;
         }
@@ -337,6 +338,7 @@ public sealed partial class AgentFileSystem
                 using var rd = cmd.ExecuteReader();
                 while (rd.Read()) drop.Add(rd.GetInt64(0));
             }
+            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
             finally { _store.ReturnReader(r); }
             foreach (long i in drop) _current.SetChunk(new ChunkKey(ino, i), null);
             int tail = (int)(newSize & (cs - 1));

@@ -1,7 +1,9 @@
+using Microsoft.Data.Sqlite;
 using System.Collections.Concurrent;
 using System.Text;
 using AgentFs.Native;
 using AgentFs.Overlay;
+using AgentFs.Store;
 
 namespace AgentFs;
 
@@ -337,6 +339,7 @@ public sealed partial class AgentFileSystem
                 best[name] = (d, (ulong)rd.GetInt64(2), (byte)rd.GetInt64(3));
             }
         }
+        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
         finally { _store.ReturnReader(r); }
         foreach (var (name, v) in best)
         {

@@ -75,8 +75,14 @@ public sealed partial class AgentFileSystem
     private static string Join(List<byte[]> parts, int count) =>
         "/" + string.Join('/', parts.Take(count).Select(b => Encoding.UTF8.GetString(b)));
 
-    private static AgentFsException At(AgentFsException e, string path) =>
-        e.Message.Contains(path.TrimStart('/')) ? e : new AgentFsException(e.Errno, $"{path}: {e.Message}", e);
+    /// <summary>Makes sure an error names the path it is about (as /path from the branch's root).</summary>
+    private AgentFsException At(AgentFsException e, string path)
+    {
+        string norm = "/" + path.TrimStart('/');
+        return e.Message.Contains(norm, StringComparison.Ordinal) || (path.Length > 0 && e.Message.StartsWith(path + ":", StringComparison.Ordinal))
+            ? e
+            : new AgentFsException(e.Errno, $"{norm} in branch {Branch}: {e.Message}", e);
+    }
 
     private T OnPath<T>(string path, Func<T> f)
     {

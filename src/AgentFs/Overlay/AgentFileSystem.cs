@@ -219,6 +219,7 @@ public sealed partial class AgentFileSystem : IDisposable
             }
             if (best != int.MaxValue) return ino != 0;
         }
+        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
         finally { _store.ReturnReader(r); }
         return parent.Origin != null && _base.TryStat(JoinBase(parent.Origin, name), out _);
     }
@@ -238,6 +239,7 @@ public sealed partial class AgentFileSystem : IDisposable
                 if (chain.DepthOf(rd.GetInt64(0)) >= 1) return true;
             return false;
         }
+        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
         finally { _store.ReturnReader(r); }
     }
 

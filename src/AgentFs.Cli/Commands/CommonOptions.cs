@@ -1,0 +1,24 @@
+using System.CommandLine;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>The arguments and options every command spells the same way.</summary>
+internal static class CommonOptions
+{
+    public static Argument<string> Store() => new("STORE")
+    {
+        Description = "Path of the store file (the SQLite file made by 'agentfs init')",
+    };
+
+    public static Option<string> Branch() => new("--branch", "-b")
+    {
+        Description = "Branch to use",
+        HelpName = "B",
+        DefaultValueFactory = _ => "main",
+    };
+
+    public static Option<bool> Json() => new("--json")
+    {
+        Description = "Print JSON instead of text (shapes: src/AgentFs.Cli/README.md)",
+    };
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using AgentFs.Cli.Output;
+using Spectre.Console;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>
+/// <c>agentfs log STORE [--branch B]</c>: the checkpoints in a branch's history (its own and those of the
+/// branches it started from), newest first. Text: one line per checkpoint,
+/// <c>ID\tCREATED\tBRANCH\tMESSAGE\tkey=value,...</c>.
+/// </summary>
+internal static class LogCommand
+{
+    public static Command Create(CommandIo io)
+    {
+        var store = CommonOptions.Store();
+        var branch = CommonOptions.Branch();
+        var json = CommonOptions.Json();
+        var cmd = new Command("log", "List the checkpoints of a branch, newest first") { store, branch, json };
+        cmd.SetAction(r =>
+        {
+            using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
+            string b = r.GetValue(branch)!;
+            var list = s.ListCheckpoints(b).Select(CheckpointJson.From).ToList();
+            if (r.GetValue(json))
+                io.WriteJson(new LogJson(b, list));
+            else if (io.IsTerminal)
+            {
+                var table = new Table().AddColumns("Id", "Created (UTC)", "Branch", "Message", "Meta");
+                table.Columns[0].RightAligned();
+                foreach (var c in list)
+                    table.AddRow(c.Id.ToString(), Formats.ShortTime(DateTimeOffset.Parse(c.Created)), Markup.Escape(c.Branch),
+                        Markup.Escape(c.Message ?? ""), Markup.Escape(MetaText(c.Meta)));
+                io.Ansi.Write(table);
+            }
+            else
+            {
+                foreach (var c in list)
+                    io.Out.WriteLine($"{c.Id}\t{c.Created}\t{c.Branch}\t{Formats.Cell(c.Message)}\t{Formats.Cell(MetaText(c.Meta))}");
+            }
+            return Program.ExitOk;
+        });
+        return cmd;
+    }
+
+    private static string MetaText(IReadOnlyDictionary<string, string> meta) =>
+        string.Join(',', meta.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+}

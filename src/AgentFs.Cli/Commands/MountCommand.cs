@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using AgentFs.Fuse;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>
+/// <c>agentfs mount STORE MOUNTPOINT [--branch B] [--background] [--read-only]</c>: serves a branch at an
+/// empty directory until it is unmounted (<c>agentfs unmount</c>, umount) or the command gets SIGINT or
+/// SIGTERM, which commit everything durably and unmount. With --background the command returns once the
+/// mount is ready and a detached process (its own session) serves it.
+/// </summary>
+internal static class MountCommand
+{
+    private const string ReadyLine = "agentfs-mount-ready";
+
+    public static Command Create(CommandIo io)
+    {
+        var store = CommonOptions.Store();
+        var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "An existing, empty directory" };
+        var branch = CommonOptions.Branch();
+        var background = new Option<bool>("--background") { Description = "Return once mounted; a detached process serves the mount" };
+        var readOnly = new Option<bool>("--read-only") { Description = "Mount read-only (no lease: other writers may hold the branch)" };
+        var noWriteback = new Option<bool>("--no-writeback-cache") { Description = "Send every write to the store at once instead of through the kernel's writeback cache" };
+        var threads = new Option<int>("--threads") { Description = "Reader threads on /dev/fuse", DefaultValueFactory = _ => Math.Max(2, Environment.ProcessorCount) };
+        var ready = new Option<bool>("--signal-ready") { Hidden = true };
+        var cmd = new Command("mount", "Mount a branch of a store at an empty directory (foreground until unmounted)")
+        {
+            store, mountPoint, branch, background, readOnly, noWriteback, threads, ready,
+        };
+        cmd.SetAction(r =>
+        {
+            string storePath = StoreAccess.CheckPath(r.GetValue(store)!, "store");
+            string mp = Path.GetFullPath(r.GetValue(mountPoint)!);
+            var options = new AgentMountOptions
+            {
+                Branch = r.GetValue(branch)!,
+                ReadOnly = r.GetValue(readOnly),
+                WritebackCache = !r.GetValue(noWriteback),
+                Threads = Math.Max(1, r.GetValue(threads)),
+            };
+            if (r.GetValue(background))
+            {
+                var args = new List<string> { storePath, mp, "--branch", options.Branch, "--threads", options.Threads.ToString() };
+                if (options.ReadOnly) args.Add("--read-only");
+                if (!options.WritebackCache) args.Add("--no-writeback-cache");
+                return StartInBackground(io, args, mp);
+            }
+            return Serve(io, storePath, mp, options, r.GetValue(ready));
+        });
+        return cmd;
+    }
+
+    private static int Serve(CommandIo io, string storePath, string mp, AgentMountOptions options, bool signalReady)
+    {
+        using var stop = new ManualResetEventSlim();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; });
+        using var mount = AgentMount.Mount(storePath, mp, options);
+        if (signalReady)
+        {
+            io.Out.WriteLine(ReadyLine);
+            io.Out.Flush();
+        }
+        else
+        {
+            io.Error.WriteLine($"agentfs: mounted {storePath} (branch {options.Branch}) at {mp}; Ctrl-C or 'agentfs unmount {mp}' to unmount");
+            io.Error.Flush();
+        }
+        WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)mount.Completion).AsyncWaitHandle]);
+        return Program.ExitOk; // Dispose commits durably, unmounts and releases the branch.
+    }
+
+    /// <summary>Starts `setsid agentfs mount ... --signal-ready` and returns once it says the mount is ready.</summary>
+    private static int StartInBackground(CommandIo io, List<string> args, string mp)
+    {
+        string entry = Environment.GetCommandLineArgs()[0];
+        var psi = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        string self = Environment.ProcessPath!;
+        psi.ArgumentList.Add(self);
+        if (entry.EndsWith(".dll", StringComparison.Ordinal) && !self.EndsWith(".dll", StringComparison.Ordinal) &&
+            Path.GetFileNameWithoutExtension(self) == "dotnet")
+            psi.ArgumentList.Add(entry);
+        psi.ArgumentList.Add("mount");
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add("--signal-ready");
+        using var p = Process.Start(psi) ?? throw new AgentFsException(Errno.EIO, "cannot start the background mount process");
+        p.StandardInput.Close();
+        var err = p.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = p.StandardOutput.ReadLine()) != null)
+            if (line == ReadyLine)
+            {
+                io.Out.WriteLine(p.Id);
+                return Program.ExitOk;
+            }
+        p.WaitForExit();
+        string message = err.Result.Trim();
+        io.Error.WriteLine(message.Length > 0 ? message.Split('\n')[0] : $"agentfs: the background mount at {mp} failed (exit {p.ExitCode})");
+        return p.ExitCode == 0 ? Program.ExitError : p.ExitCode;
+    }
+}

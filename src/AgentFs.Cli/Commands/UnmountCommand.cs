@@ -1,0 +1,63 @@
+using System.CommandLine;
+using AgentFs.Fuse;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>
+/// <c>agentfs unmount MOUNTPOINT</c>: unmounts an AgentFs mount and waits (up to --timeout) until the
+/// process serving it has committed everything and released the branch.
+/// </summary>
+internal static class UnmountCommand
+{
+    public static Command Create(CommandIo io)
+    {
+        var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "Where the branch is mounted" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the serving process to finish", DefaultValueFactory = _ => 60 };
+        var cmd = new Command("unmount", "Unmount an AgentFs mount (commits and releases the branch)") { mountPoint, timeout };
+        cmd.SetAction(r =>
+        {
+            string mp = Path.GetFullPath(r.GetValue(mountPoint)!).TrimEnd('/');
+            if (!AgentMount.IsMountPoint(mp))
+                throw new AgentFsException(Errno.EINVAL, $"{mp} is not mounted; 'agentfs status' lists the mounts");
+            var record = AgentMount.List().FirstOrDefault(m => m.MountPoint == mp);
+            if (record == null && !IsAgentFs(mp))
+                throw new AgentFsException(Errno.EINVAL, $"{mp} is not an AgentFs mount; use umount for it");
+            int errno = AgentMount.UnmountPath(mp);
+            if (errno != 0 && AgentMount.IsMountPoint(mp))
+                throw new AgentFsException(errno, $"cannot unmount {mp} ({Errno.Name(errno)}); close the files open on it (fuser -vm {mp}) and try again");
+            if (record != null && !WaitForExit(record.Pid, TimeSpan.FromSeconds(r.GetValue(timeout))))
+                throw new AgentFsException(Errno.EBUSY,
+                    $"{mp} is unmounted but process {record.Pid} still runs (files may still be open on the detached mount); it finishes when they are closed");
+            return Program.ExitOk;
+        });
+        return cmd;
+    }
+
+    private static bool IsAgentFs(string mp)
+    {
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var parts = line.Split(' ');
+            int dash = Array.IndexOf(parts, "-");
+            if (parts.Length > 4 && parts[4] == mp && dash > 0 && dash + 1 < parts.Length) return parts[dash + 1] == "fuse.agentfs";
+        }
+        return false;
+    }
+
+    private static bool WaitForExit(int pid, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Directory.Exists($"/proc/{pid}") && !IsZombie(pid))
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            Thread.Sleep(20);
+        }
+        return true;
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('Z'); }
+        catch (Exception) { return true; }
+    }
+}
