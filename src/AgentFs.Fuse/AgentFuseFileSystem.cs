@@ -23,6 +23,34 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         _fs = fs;
         EntryTimeout = entryTimeout ?? TimeSpan.FromHours(1);
+        fs.BeforeStateReplaced += WriteBackAndDropPages;
+        fs.StateReplaced += ForgetEverythingCached;
+    }
+
+    /// <summary>Names the kernel may have cached (positive or negative), to invalidate when the state is replaced.</summary>
+    private readonly ConcurrentDictionary<Overlay.DentryKey, byte> _cachedNames = new();
+
+    private void Remember(ulong parent, ReadOnlySpan<byte> name) => _cachedNames.TryAdd(new Overlay.DentryKey(parent, name.ToArray()), 0);
+
+    /// <summary>Before a rollback: invalidating an inode's pages makes the kernel write its dirty pages back first.</summary>
+    private void WriteBackAndDropPages()
+    {
+        var s = Session;
+        if (s == null) return;
+        foreach (ulong ino in _fs.KnownInodes()) s.NotifyInvalInode(ino, 0, 0);
+    }
+
+    /// <summary>After a rollback: the kernel forgets every name, attribute and page it cached.</summary>
+    private void ForgetEverythingCached()
+    {
+        var s = Session;
+        if (s == null) return;
+        foreach (var key in _cachedNames.Keys)
+        {
+            s.NotifyInvalEntry(key.Parent, key.Name);
+            _cachedNames.TryRemove(key, out _);
+        }
+        foreach (ulong ino in _fs.KnownInodes()) s.NotifyInvalInode(ino, 0, 0);
     }
 
     public AgentFileSystem FileSystem => _fs;
@@ -85,6 +113,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
+            Remember(parent, name);
             Fill(ref entry, _fs.Lookup(parent, name));
             return 0;
         }
@@ -149,6 +178,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             var a = _fs.Symlink(parent, name, target);
+            Remember(parent, name);
             Fill(ref entry, _fs.Lookup(parent, name));
             return 0;
         }
@@ -161,6 +191,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             _fs.Mknod(parent, name, mode, rdev);
+            Remember(parent, name);
             Fill(ref entry, _fs.Lookup(parent, name));
             return 0;
         }
@@ -173,6 +204,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             _fs.Mkdir(parent, name, mode);
+            Remember(parent, name);
             Fill(ref entry, _fs.Lookup(parent, name));
             return 0;
         }
@@ -221,6 +253,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             _fs.Link(nodeId, newParent, newName);
+            Remember(newParent, newName);
             Fill(ref entry, _fs.Lookup(newParent, newName));
             return 0;
         }
@@ -248,6 +281,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             var a = _fs.Create(parent, name, mode);
+            Remember(parent, name);
             Fill(ref entry, _fs.Lookup(parent, name));
             _fs.Open(a.Ino);
             open.Fh = 0;
@@ -379,6 +413,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                 Fill(ref entry, a);
                 // Adding counts as a lookup in the kernel only if it fits; count ours after it did.
                 if (!writer.Add(d.Name, entry, d.Offset)) break;
+                Remember(nodeId, d.Name);
                 try { _fs.Lookup(nodeId, d.Name); }
                 catch (AgentFsException) { }
             }

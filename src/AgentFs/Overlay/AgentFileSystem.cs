@@ -64,8 +64,26 @@ public sealed partial class AgentFileSystem : IDisposable
         {
             _committer = new Thread(CommitLoop) { IsBackground = true, Name = $"agentfs-commit-{branch}" };
             _committer.Start();
+            if (store.Options.ControlSocket)
+            {
+                try { _control = new Control.ControlServer(this, Control.ControlPaths.SocketFor(store.StoreId, branch)); }
+                catch (Exception) { /* no runtime directory: other processes cannot control this view */ }
+            }
         }
     }
+
+    private readonly Control.ControlServer? _control;
+
+    /// <summary>Raised before the branch's state is replaced (rollback), outside all locks: a mount lets the
+    /// kernel write back its dirty pages here, so they land in the state being left.</summary>
+    public event Action? BeforeStateReplaced;
+
+    /// <summary>Raised after the branch shows another state (rollback), outside all locks: a mount drops the
+    /// kernel's cached names, attributes and pages here.</summary>
+    public event Action? StateReplaced;
+
+    /// <summary>The inodes the kernel (or another user of the inode API) holds references to.</summary>
+    public IEnumerable<ulong> KnownInodes() => _nodes.Keys;
 
     public AgentStore Store => _store;
     public string Branch { get; }
@@ -515,13 +533,16 @@ public sealed partial class AgentFileSystem : IDisposable
     public void Rollback(long checkpointId)
     {
         CheckWritable();
+        _store.GetCheckpoint(checkpointId);
+        BeforeStateReplaced?.Invoke();
         lock (_flushLock)
         lock (_writeLock)
         {
+            Flush(durable: false); // what was written until now stays in the abandoned layer (and in the oplog)
             long newTop = _store.RollbackCore(Branch, checkpointId);
-            _flushing = null;
             SwitchTop(newTop);
         }
+        StateReplaced?.Invoke();
     }
 
     private void SwitchTop(long newTop)
@@ -542,6 +563,7 @@ public sealed partial class AgentFileSystem : IDisposable
         finally
         {
             _disposed = true;
+            _control?.Dispose();
             _commitSignal.Release();
             _committer?.Join(5000);
             _store.Closed(this);

@@ -216,7 +216,18 @@ public sealed partial class AgentStore
         lock (_open) _open.TryGetValue(branch, out open);
         if (open != null) return open.Checkpoint(message, meta);
         var b = GetBranch(branch);
-        CheckNotLeasedElsewhere(branch);
+        if (RemoteHolder(branch) is int)
+        {
+            var req = new System.Text.Json.Nodes.JsonObject { ["op"] = "checkpoint", ["message"] = message };
+            if (meta != null)
+            {
+                var m = new System.Text.Json.Nodes.JsonObject();
+                foreach (var (k, v) in meta) m[k] = v;
+                req["meta"] = m;
+            }
+            var reply = SendControl(branch, req);
+            return GetCheckpoint(reply["id"]!.GetValue<long>());
+        }
         return CheckpointCore(branch, b.TopLayer, message, meta).Info;
     }
 
@@ -287,8 +298,46 @@ public sealed partial class AgentStore
             return;
         }
         GetBranch(branch);
-        CheckNotLeasedElsewhere(branch);
+        if (RemoteHolder(branch) is int)
+        {
+            GetCheckpoint(checkpointId);
+            SendControl(branch, new System.Text.Json.Nodes.JsonObject { ["op"] = "rollback", ["checkpoint"] = checkpointId });
+            return;
+        }
         RollbackCore(branch, checkpointId);
+    }
+
+    /// <summary>
+    /// Makes everything written to a branch so far visible in the store file (to this and other processes):
+    /// commits the in-process view's pending changes, or asks the process holding the branch to.
+    /// </summary>
+    public void CommitPending(string branch)
+    {
+        AgentFileSystem? open;
+        lock (_open) _open.TryGetValue(branch, out open);
+        if (open != null)
+        {
+            open.Flush(durable: false);
+            return;
+        }
+        if (RemoteHolder(branch) is int)
+            SendControl(branch, new System.Text.Json.Nodes.JsonObject { ["op"] = "commit" });
+    }
+
+    /// <summary>The pid of another live process holding the branch for writing, if any.</summary>
+    private int? RemoteHolder(string branch)
+    {
+        lock (_open)
+            if (_open.ContainsKey(branch)) return null;
+        return LeaseHolder(branch) is int pid && pid != Environment.ProcessId ? pid : null;
+    }
+
+    private System.Text.Json.Nodes.JsonObject SendControl(string branch, System.Text.Json.Nodes.JsonObject request)
+    {
+        int pid = RemoteHolder(branch) ?? 0;
+        return Control.ControlClient.TrySend(Path, StoreId, branch, request)
+            ?? throw new AgentFsException(Errno.EBUSY,
+                $"branch {branch} of store {Path} is open for writing by process {pid} ({ProcessNames.Get(pid)}), which does not accept control requests; stop it first");
     }
 
     internal long RollbackCore(string branch, long checkpointId)

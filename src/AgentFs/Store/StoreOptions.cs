@@ -12,6 +12,9 @@ public sealed class StoreOptions
     /// <summary>Uncommitted data above this many bytes starts a commit at once.</summary>
     public long MaxDirtyBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>A writable view serves control requests (checkpoint, rollback, commit) from other processes on a Unix socket.</summary>
+    public bool ControlSocket { get; init; } = true;
+
     /// <summary>Open without writing anything (no migration, no lease, no WAL checkpoint).</summary>
     public bool ReadOnly { get; init; }
 }
