@@ -19,6 +19,13 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     private readonly ConcurrentDictionary<ulong, DirHandle> _dirs = new();
     private long _nextFh = 1;
 
+    /// <summary>Inodes the kernel reads through passthrough (the base file), with the backing id and open count.</summary>
+    private readonly Dictionary<ulong, (int BackingId, int Opens)> _passthrough = new();
+    private const ulong PassthroughFh = 1UL << 63;
+
+    /// <summary>Use FUSE passthrough for read-only opens of base files the branch never changed.</summary>
+    public bool Passthrough { get; init; }
+
     public AgentFuseFileSystem(AgentFileSystem fs, TimeSpan? entryTimeout = null)
     {
         _fs = fs;
@@ -267,6 +274,40 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             Enter(context);
             const int O_TRUNC = 0x200, O_ACCMODE = 3;
             bool trunc = (flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != 0;
+            if (Passthrough && Session is { } session && (session.Connection.KernelFlags & FuseInitFlags.Passthrough) != 0)
+            {
+                lock (_passthrough)
+                {
+                    bool active = _passthrough.TryGetValue(nodeId, out var pt);
+                    if ((flags & O_ACCMODE) != 0)
+                    {
+                        // The kernel refuses to mix passthrough and cached opens of one inode, and a write must
+                        // never reach the base: while the base file is read through passthrough, writers wait.
+                        if (active) return 26; // ETXTBSY
+                    }
+                    else
+                    {
+                        int fd = active ? -1 : _fs.TryOpenUntouchedBaseFile(nodeId);
+                        if (active || fd >= 0)
+                        {
+                            if (!active)
+                            {
+                                int rc = session.OpenBacking(fd, out int id);
+                                Native.BaseDirectory.Close(fd);
+                                if (rc != 0) goto cached;
+                                pt = (id, 0);
+                            }
+                            _passthrough[nodeId] = (pt.BackingId, pt.Opens + 1);
+                            _fs.Open(nodeId, false);
+                            open.Fh = PassthroughFh;
+                            open.BackingId = pt.BackingId;
+                            open.OpenFlags = FuseOpenFlags.Passthrough;
+                            return 0;
+                        }
+                    }
+                }
+            }
+        cached:
             _fs.Open(nodeId, trunc);
             open.Fh = 0;
             open.OpenFlags = trunc ? FuseOpenFlags.None : FuseOpenFlags.KeepCache;
@@ -319,6 +360,21 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
 
     public int Release(in FuseContext context, ulong nodeId, ulong fh, int flags, uint releaseFlags)
     {
+        if (fh == PassthroughFh)
+        {
+            lock (_passthrough)
+            {
+                if (_passthrough.TryGetValue(nodeId, out var pt))
+                {
+                    if (pt.Opens <= 1)
+                    {
+                        _passthrough.Remove(nodeId);
+                        Session?.CloseBacking(pt.BackingId);
+                    }
+                    else _passthrough[nodeId] = (pt.BackingId, pt.Opens - 1);
+                }
+            }
+        }
         try { _fs.Release(nodeId); }
         catch (Exception) { }
         return 0;

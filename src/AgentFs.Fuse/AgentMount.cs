@@ -10,6 +10,9 @@ public sealed class AgentMountOptions
     public bool ReadOnly { get; init; }
     /// <summary>Kernel writeback cache (buffered writes, fewer requests). The kernel disables passthrough with it.</summary>
     public bool WritebackCache { get; init; } = true;
+    /// <summary>FUSE passthrough for read-only opens of untouched base files (kernel >= 6.9, CAP_SYS_ADMIN).
+    /// The kernel does not combine it with the writeback cache, so this turns the writeback cache off.</summary>
+    public bool Passthrough { get; init; }
     public int Threads { get; init; } = Math.Max(2, Environment.ProcessorCount);
     public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromHours(1);
     public Action<string>? Log { get; init; }
@@ -72,13 +75,14 @@ public sealed class AgentMount : IDisposable
         try
         {
             fs = store.OpenFileSystem(options.Branch, options.ReadOnly);
-            var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout);
+            var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough };
             var fuseOptions = new FuseMountOptions
             {
                 FsName = "agentfs",
                 Subtype = "agentfs",
                 ReadOnly = options.ReadOnly,
-                WritebackCache = options.WritebackCache && !options.ReadOnly,
+                WritebackCache = options.WritebackCache && !options.ReadOnly && !options.Passthrough,
+                Passthrough = options.Passthrough,
                 Threads = options.Threads,
                 Log = options.Log,
             };

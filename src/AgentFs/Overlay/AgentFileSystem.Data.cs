@@ -20,6 +20,19 @@ public sealed partial class AgentFileSystem
         return rec.ToAttributes();
     }
 
+    /// <summary>
+    /// For FUSE passthrough: a read-only descriptor of the base file behind ino when the branch has never
+    /// changed that file (no record in any layer), so the kernel may read the base directly. -1 otherwise.
+    /// The caller closes it.
+    /// </summary>
+    public int TryOpenUntouchedBaseFile(ulong ino)
+    {
+        var rec = FindRecord(ino, null, out int depth);
+        if (rec == null || depth != -1 || !rec.IsRegular || rec.Origin == null) return -1;
+        try { return _base.OpenRead(rec.Origin); }
+        catch (AgentFsException) { return -1; }
+    }
+
     /// <summary>release(2): the last release of an unlinked file frees it.</summary>
     public void Release(ulong ino)
     {
