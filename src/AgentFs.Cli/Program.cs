@@ -90,6 +90,10 @@ public static class Program
             MountCommand.Create(io),
             UnmountCommand.Create(io),
             StatusCommand.Create(io),
+            BackupCommand.Create(io),
+            RestoreCommand.Create(io),
+            ExportCommand.Create(io),
+            TraceCommand.Create(io),
         };
         return root;
     }

@@ -219,6 +219,7 @@ public sealed partial class AgentFileSystem
         CheckWritable();
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
         if (offset + data.Length > MaxFileSize) throw new AgentFsException(Errno.EFBIG, $"write past {MaxFileSize} bytes");
+        if (data.IsEmpty) return 0; // write(2) of nothing changes nothing, also past the end
         lock (_writeLock)
         {
             var rec = RecordForWrite(ino);

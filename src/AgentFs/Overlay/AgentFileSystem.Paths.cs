@@ -10,7 +10,9 @@ namespace AgentFs;
 /// </summary>
 public sealed partial class AgentFileSystem
 {
-    private readonly record struct Resolved(ulong Ino, InodeRecord Record, ulong Parent, byte[] Name);
+    /// <summary>A resolved path: the inode, its record, its parent and name, and the inodes from the root
+    /// down to it (after following symlinks), which is what ancestry checks compare.</summary>
+    private readonly record struct Resolved(ulong Ino, InodeRecord Record, ulong Parent, byte[] Name, List<ulong> Chain);
 
     private static List<byte[]> SplitPath(string path)
     {
@@ -36,6 +38,7 @@ public sealed partial class AgentFileSystem
         var rec = GetRecord(InodeNumbers.Root);
         ulong parent = InodeNumbers.Root;
         byte[] name = [];
+        var chain = new List<ulong> { InodeNumbers.Root };
         for (int i = 0; i < parts.Count; i++)
         {
             if (!rec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"{Join(parts, i)} is not a directory");
@@ -45,6 +48,7 @@ public sealed partial class AgentFileSystem
                 name = parts[i];
                 rec = LookupCore(ino, name, count: false, out _);
                 ino = rec.Ino;
+                chain.Add(ino);
             }
             catch (AgentFsException e) when (e.Errno == Errno.ENOENT)
             {
@@ -59,17 +63,24 @@ public sealed partial class AgentFileSystem
                 return ResolvePath(dir + "/" + target + "/" + rest, followFinal, symlinkBudget);
             }
         }
-        return new Resolved(ino, rec, parent, name);
+        return new Resolved(ino, rec, parent, name, chain);
     }
 
     private (ulong Parent, byte[] Name) ResolveParent(string path)
+    {
+        var (parent, name, _) = ResolveParentChain(path);
+        return (parent, name);
+    }
+
+    /// <summary>The directory a path's last name is in (symlinks followed), the name, and the inodes from the root to that directory.</summary>
+    private (ulong Parent, byte[] Name, List<ulong> Chain) ResolveParentChain(string path)
     {
         var parts = SplitPath(path);
         if (parts.Count == 0) throw new AgentFsException(Errno.EINVAL, $"path '{path}' names the root");
         string parentPath = string.Join('/', parts.Take(parts.Count - 1).Select(b => Encoding.UTF8.GetString(b)));
         var p = ResolvePath(parentPath, followFinal: true);
         if (!p.Record.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"{parentPath} is not a directory");
-        return (p.Ino, parts[^1]);
+        return (p.Ino, parts[^1], p.Chain);
     }
 
     private static string Join(List<byte[]> parts, int count) =>
@@ -230,23 +241,21 @@ public sealed partial class AgentFileSystem
     /// an ancestor of the source (ENOTEMPTY, or EINVAL for EXCHANGE); then the rename proper.</summary>
     private void RenamePaths(string from, string to, RenameFlags flags)
     {
-        var (p1, n1) = ResolveParent(from);
-        var (p2, n2) = ResolveParent(to);
-        LookupCore(p1, n1, count: false, out _);
-        bool targetExists;
-        try { LookupCore(p2, n2, count: false, out _); targetExists = true; }
-        catch (AgentFsException e) when (e.Errno == Errno.ENOENT) { targetExists = false; }
-        if ((flags & RenameFlags.NoReplace) != 0 && targetExists)
+        var (p1, n1, chain1) = ResolveParentChain(from);
+        var (p2, n2, chain2) = ResolveParentChain(to);
+        ulong src = LookupCore(p1, n1, count: false, out _).Ino;
+        ulong? dst;
+        try { dst = LookupCore(p2, n2, count: false, out _).Ino; }
+        catch (AgentFsException e) when (e.Errno == Errno.ENOENT) { dst = null; }
+        if ((flags & RenameFlags.NoReplace) != 0 && dst != null)
             throw new AgentFsException(Errno.EEXIST, $"{to} already exists");
-        if ((flags & RenameFlags.Exchange) != 0 && !targetExists)
+        if ((flags & RenameFlags.Exchange) != 0 && dst == null)
             throw new AgentFsException(Errno.ENOENT, $"{to} does not exist");
-        var src = SplitPath(from);
-        var dst = SplitPath(to);
-        static bool Inside(List<byte[]> outer, List<byte[]> inner) =>
-            outer.Count < inner.Count && inner.Take(outer.Count).SequenceEqual(outer, ByteArrayComparer.Instance);
-        if (Inside(src, dst))
+        if (dst == src) return; // the same inode under both names: nothing to do
+        // Ancestry by inode, as the kernel's lock_rename sees it (symlinks make path text misleading).
+        if (chain2.Contains(src))
             throw new AgentFsException(Errno.EINVAL, $"cannot move {from} into itself ({to})");
-        if (Inside(dst, src))
+        if (dst is ulong d && chain1.Contains(d))
             throw new AgentFsException((flags & RenameFlags.Exchange) != 0 ? Errno.EINVAL : Errno.ENOTEMPTY, $"cannot move {from} over its own ancestor {to}");
         Rename(p1, n1, p2, n2, flags);
     }

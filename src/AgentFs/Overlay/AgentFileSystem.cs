@@ -403,7 +403,7 @@ public sealed partial class AgentFileSystem : IDisposable
             _store.Write((c, tx) =>
             {
                 _apply ??= new ApplyCommands(c);
-                _apply.Run(table, tx, Branch);
+                _apply.Run(table, Branch);
                 if (table.IsEmpty && durable)
                     StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO meta(key, value) VALUES('last_sync_ns', $v)", tx, ("$v", AgentStore.NowNs()));
                 return 0;
@@ -424,92 +424,63 @@ public sealed partial class AgentFileSystem : IDisposable
     /// <summary>The prepared statements that move a memtable into SQLite (on the store's writer connection).</summary>
     private sealed class ApplyCommands
     {
-        private readonly SqliteCommand _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
+        private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
 
         public ApplyCommands(SqliteConnection c)
         {
-            _putDentry = StoreDatabase.Prepare(c, "INSERT OR REPLACE INTO dentries(parent, name, layer, ino, type) VALUES($p,$n,$l,$i,$t)", "$p", "$n", "$l", "$i", "$t");
-            _delDentry = StoreDatabase.Prepare(c, "DELETE FROM dentries WHERE parent=$p AND name=$n AND layer=$l", "$p", "$n", "$l");
-            _putInode = StoreDatabase.Prepare(c,
-                $"INSERT OR REPLACE INTO inodes(ino, layer, {StoreReader.InodeColumns}) VALUES($i,$l,$mode,$uid,$gid,$nlink,$size,$at,$mt,$ct,$rdev,$origin,$hide,$bdev,$bino,$bsize,$bmt,$bct,$target,$x,$xb)",
-                "$i", "$l", "$mode", "$uid", "$gid", "$nlink", "$size", "$at", "$mt", "$ct", "$rdev", "$origin", "$hide", "$bdev", "$bino", "$bsize", "$bmt", "$bct", "$target", "$x", "$xb");
-            _delInode = StoreDatabase.Prepare(c, "DELETE FROM inodes WHERE ino=$i AND layer=$l", "$i", "$l");
-            _putChunk = StoreDatabase.Prepare(c, "INSERT INTO chunks(ino, idx, layer, data) VALUES($i,$x,$l,$d) ON CONFLICT(ino, idx, layer) DO UPDATE SET data=excluded.data", "$i", "$x", "$l", "$d");
-            _delChunk = StoreDatabase.Prepare(c, "DELETE FROM chunks WHERE ino=$i AND idx=$x AND layer=$l", "$i", "$x", "$l");
-            _delChunks = StoreDatabase.Prepare(c, "DELETE FROM chunks WHERE ino=$i AND layer=$l", "$i", "$l");
-            _op = StoreDatabase.Prepare(c, "INSERT INTO oplog(time_ns, branch, layer, count, entries) VALUES($t,$b,$l,$n,$e)",
-                "$t", "$b", "$l", "$n", "$e");
+            _putDentry = new RawStatement(c, "INSERT OR REPLACE INTO dentries(parent, name, layer, ino, type) VALUES(?1,?2,?3,?4,?5)");
+            _delDentry = new RawStatement(c, "DELETE FROM dentries WHERE parent=?1 AND name=?2 AND layer=?3");
+            _putInode = new RawStatement(c,
+                $"INSERT OR REPLACE INTO inodes(ino, layer, {StoreReader.InodeColumns}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)");
+            _delInode = new RawStatement(c, "DELETE FROM inodes WHERE ino=?1 AND layer=?2");
+            _putChunk = new RawStatement(c, "INSERT INTO chunks(ino, idx, layer, data) VALUES(?1,?2,?3,?4) ON CONFLICT(ino, idx, layer) DO UPDATE SET data=excluded.data");
+            _delChunk = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND idx=?2 AND layer=?3");
+            _delChunks = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND layer=?2");
+            _op = new RawStatement(c, "INSERT INTO oplog(time_ns, branch, layer, count, entries) VALUES(?1,?2,?3,?4,?5)");
         }
 
-        public void Run(MemTable t, SqliteTransaction tx, string branch)
+        public void Run(MemTable t, string branch)
         {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             long layer = t.Layer;
-            foreach (var cmd in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op }) cmd.Transaction = tx;
             foreach (var inner in t.Dentries.Values)
             {
                 foreach (var (k, v) in inner)
                 {
-                    if (v.IsRemoved)
-                    {
-                        Bind(_delDentry, (long)k.Parent, k.Name, layer);
-                        _delDentry.ExecuteNonQuery();
-                    }
-                    else
-                    {
-                        Bind(_putDentry, (long)k.Parent, k.Name, layer, (long)v.Ino, (long)v.Type);
-                        _putDentry.ExecuteNonQuery();
-                    }
+                    if (v.IsRemoved) _delDentry.Bind(1, (long)k.Parent).Bind(2, k.Name).Bind(3, layer).Execute();
+                    else _putDentry.Bind(1, (long)k.Parent).Bind(2, k.Name).Bind(3, layer).Bind(4, (long)v.Ino).Bind(5, (long)v.Type).Execute();
                 }
             }
+            long tDentries = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var (k, cb) in t.Chunks)
             {
                 if (t.Inodes.TryGetValue(k.Ino, out var owner) && (owner == null || owner.Nlink == 0 && !owner.IsDirectory)) continue;
-                if (cb == null)
-                {
-                    Bind(_delChunk, (long)k.Ino, k.Index, layer);
-                    _delChunk.ExecuteNonQuery();
-                }
-                else
-                {
-                    var p = _putChunk.Parameters;
-                    p[0].Value = (long)k.Ino; p[1].Value = k.Index; p[2].Value = layer;
-                    p[3].Value = cb.Length == cb.Data.Length ? cb.Data : cb.Data.AsSpan(0, cb.Length).ToArray();
-                    _putChunk.ExecuteNonQuery();
-                }
+                if (cb == null) _delChunk.Bind(1, (long)k.Ino).Bind(2, k.Index).Bind(3, layer).Execute();
+                else _putChunk.Bind(1, (long)k.Ino).Bind(2, k.Index).Bind(3, layer).Bind(4, cb.Data.AsSpan(0, cb.Length)).Execute();
             }
+            long tChunks = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var (ino, rec) in t.Inodes)
             {
-                if (rec == null || rec.Nlink == 0 && !rec.IsDirectory)
-                {
-                    Bind(_delChunks, (long)ino, layer);
-                    _delChunks.ExecuteNonQuery();
-                }
+                if (rec == null || rec.Nlink == 0 && !rec.IsDirectory) _delChunks.Bind(1, (long)ino).Bind(2, layer).Execute();
                 if (rec == null)
                 {
-                    Bind(_delInode, (long)ino, layer);
-                    _delInode.ExecuteNonQuery();
+                    _delInode.Bind(1, (long)ino).Bind(2, layer).Execute();
                     continue;
                 }
                 var b = rec.BaseId;
-                Bind(_putInode, (long)ino, layer, (long)rec.Mode, (long)rec.Uid, (long)rec.Gid, (long)rec.Nlink, rec.Size,
-                    rec.AtimeNs, rec.MtimeNs, rec.CtimeNs, (long)rec.Rdev, rec.Origin, rec.HideFrom,
-                    b.HasValue ? (long)b.Value.Dev : null, b.HasValue ? (long)b.Value.Ino : null, b?.Size, b?.MtimeNs, b?.CtimeNs,
-                    rec.Target, InodeRecord.SerializeXattrs(rec.Xattrs), rec.XattrsFromBase ? 1L : 0L);
-                _putInode.ExecuteNonQuery();
+                _putInode.Bind(1, (long)ino).Bind(2, layer).Bind(3, (long)rec.Mode).Bind(4, (long)rec.Uid).Bind(5, (long)rec.Gid)
+                    .Bind(6, (long)rec.Nlink).Bind(7, rec.Size).Bind(8, rec.AtimeNs).Bind(9, rec.MtimeNs).Bind(10, rec.CtimeNs)
+                    .Bind(11, (long)rec.Rdev).BindBlobOrNull(12, rec.Origin).Bind(13, rec.HideFrom)
+                    .Bind(14, b.HasValue ? (long)b.Value.Dev : null).Bind(15, b.HasValue ? (long)b.Value.Ino : null)
+                    .Bind(16, b?.Size).Bind(17, b?.MtimeNs).Bind(18, b?.CtimeNs)
+                    .BindBlobOrNull(19, rec.Target).BindBlobOrNull(20, InodeRecord.SerializeXattrs(rec.Xattrs))
+                    .Bind(21, rec.XattrsFromBase ? 1L : 0L).Execute();
             }
+            long tInodes = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (TraceCommits)
+                Console.Error.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
             if (t.Ops.Count > 0)
-            {
-                Bind(_op, AgentStore.NowNs(), branch, layer, (long)t.Ops.Count, OperationLogCodec.Encode(t.Ops));
-                _op.ExecuteNonQuery();
-            }
-        }
-
-        private static void Bind(SqliteCommand cmd, params object?[] values)
-        {
-            for (int i = 0; i < values.Length; i++)
-            {
-                cmd.Parameters[i].Value = values[i] ?? DBNull.Value;
-            }
+                _op.Bind(1, AgentStore.NowNs()).Bind(2, branch).Bind(3, layer).Bind(4, (long)t.Ops.Count).Bind(5, OperationLogCodec.Encode(t.Ops)).Execute();
         }
     }
 

@@ -88,7 +88,7 @@ public sealed partial class AgentStore
         });
     }
 
-    private static bool ProcessAlive(int pid, string? start) =>
+    internal static bool ProcessAlive(int pid, string? start) =>
         LibC.kill(pid, 0) == 0 || LibC.LastErrno == Errno.EPERM ? start == null || ProcessStart(pid) == start : false;
 
     private static string? ProcessStart(int pid)

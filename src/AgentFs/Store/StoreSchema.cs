@@ -20,10 +20,16 @@ namespace AgentFs.Store;
 /// - oplog: one row per commit; entries is the batch of operations of that commit, encoded by
 ///   OperationLogCodec (time, op, inode, parent, name, bytes, pid, uid, process name each).
 /// - An inode that an overlay dentry names has an inode row somewhere in the chain.
+/// - Every layer that has a dentry row under a parent also has an inode row for that parent (creating,
+///   linking, removing and renaming all update the parent's times), and every layer that hides or
+///   replaces an object of lower layers or the base has an inode row for that object (a copy-up or a
+///   tombstone with nlink 0): the diff of two states relies on both (see Versions/README.md).
+///
+/// Versions: 1 the tables; 2 dentries_by_ino (where an inode is linked, for diffs).
 /// </summary>
 internal static class StoreSchema
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
     public const int ApplicationId = 0x41674673; // "AgFs"
 
     /// <summary>Migrations[i] takes a store from version i to version i + 1.</summary>
@@ -53,6 +59,9 @@ internal static class StoreSchema
             count INTEGER NOT NULL, entries BLOB NOT NULL);
         CREATE TABLE leases(branch TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, started_ns INTEGER NOT NULL,
             proc_start TEXT) WITHOUT ROWID;
+        """,
+        """
+        CREATE INDEX dentries_by_ino ON dentries(ino);
         """,
     ];
 }

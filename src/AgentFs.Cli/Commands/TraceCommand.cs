@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>
+/// <c>agentfs trace STORE [--branch B] [--from REF] [--to REF] [--json]</c>: the Agent Trace record (agent-trace.dev,
+/// version 0.1) of the change from REF to REF (default: base to the branch head): which line ranges of which
+/// files it added, and which conversation (checkpoint metadata: conversation_url, model, contributor) added
+/// them. --json prints the record itself; text is one line per file and conversation,
+/// <c>PATH\tRANGES\tCONVERSATION_URL\tMODEL</c> with RANGES like <c>3-5,12-12</c>.
+/// </summary>
+internal static class TraceCommand
+{
+    public static Command Create(CommandIo io)
+    {
+        var store = CommonOptions.Store();
+        var branch = CommonOptions.Branch();
+        var from = new Option<string>("--from") { Description = "The old state: base, a checkpoint id or a branch", HelpName = "REF", DefaultValueFactory = _ => "base" };
+        var to = new Option<string?>("--to") { Description = "The new state: base, a checkpoint id or a branch (default: the branch head)", HelpName = "REF" };
+        var json = CommonOptions.Json();
+        var cmd = new Command("trace", "Print the Agent Trace record (agent-trace.dev) of a branch's changes")
+        {
+            store, branch, from, to, json,
+        };
+        cmd.SetAction(r =>
+        {
+            using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
+            var record = Interruptible.Run("trace", "nothing was printed", token =>
+                s.Trace(r.GetValue(from), r.GetValue(to), r.GetValue(branch)!, token));
+            if (r.GetValue(json))
+            {
+                io.Out.Write(record.ToJson(indented: true));
+                io.Out.Write('\n');
+            }
+            else if (io.IsTerminal)
+            {
+                var table = new Table().AddColumns("Path", "Lines", "Conversation", "Model");
+                foreach (var f in record.Files)
+                    foreach (var c in f.Conversations)
+                        table.AddRow(Markup.Escape(f.Path), Ranges(c), Markup.Escape(c.Url ?? ""), Markup.Escape(c.Contributor?.ModelId ?? ""));
+                io.Ansi.Write(table);
+            }
+            else
+            {
+                foreach (var f in record.Files)
+                    foreach (var c in f.Conversations)
+                        io.Out.WriteLine($"{Output.Formats.Cell(f.Path)}\t{Ranges(c)}\t{Output.Formats.Cell(c.Url)}\t{Output.Formats.Cell(c.Contributor?.ModelId)}");
+            }
+            return Program.ExitOk;
+        });
+        return cmd;
+    }
+
+    private static string Ranges(AgentTraceConversation c) => string.Join(',', c.Ranges.Select(r => $"{r.StartLine}-{r.EndLine}"));
+}
