@@ -129,22 +129,15 @@ public sealed partial class AgentFileSystem
             var r = _store.RentReader();
             try
             {
-                var cmd = r.ChunkVersions;
-                cmd.Parameters[0].Value = (long)ino;
-                cmd.Parameters[1].Value = idx;
-                using var rd = cmd.ExecuteReader();
-                while (rd.Read())
+                var st = r.ChunkVersions.Bind(1, (long)ino).Bind(2, idx);
+                while (st.Step())
                 {
-                    int d = chain.DepthOf(rd.GetInt64(0));
+                    int d = chain.DepthOf(st.Int64(0));
                     if (d < 0 || d >= bestDepth || (d == 0 && topHasNoRow)) continue;
                     bestDepth = d;
-                    bestLen = (int)rd.GetBytes(1, 0, null, 0, 0);
-                    if (bestLen > 0)
-                    {
-                        var scratch = t_scratch is { } sc && sc.Length >= bestLen ? sc : (t_scratch = new byte[Math.Max(bestLen, _chunkSize)]);
-                        rd.GetBytes(1, 0, scratch, 0, bestLen);
-                        scratch.AsSpan(0, bestLen).CopyTo(dest);
-                    }
+                    var blob = st.Blob(1);
+                    bestLen = blob.Length;
+                    blob.CopyTo(dest);
                 }
             }
             catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
@@ -175,13 +168,11 @@ public sealed partial class AgentFileSystem
             var r = _store.RentReader();
             try
             {
-                var cmd = r.InodeVersions;
-                cmd.Parameters[0].Value = (long)ino;
-                using var rd = cmd.ExecuteReader();
-                while (rd.Read())
+                var st = r.InodeVersions.Bind(1, (long)ino);
+                while (st.Step())
                 {
-                    int d = chain.DepthOf(rd.GetInt64(0));
-                    if (d >= 1) hides[d] = rd.GetInt64(11);
+                    int d = chain.DepthOf(st.Int64(0));
+                    if (d >= 1) hides[d] = st.Int64(11);
                 }
             }
             catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
@@ -219,7 +210,13 @@ public sealed partial class AgentFileSystem
         CheckWritable();
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
         if (offset + data.Length > MaxFileSize) throw new AgentFsException(Errno.EFBIG, $"write past {MaxFileSize} bytes");
-        if (data.IsEmpty) return 0; // write(2) of nothing changes nothing, also past the end
+        if (data.IsEmpty)
+        {
+            // write(2) of nothing changes nothing, also past the end; but a directory is still EISDIR.
+            var r = GetRecord(ino);
+            if (!r.IsRegular) throw new AgentFsException(r.IsDirectory ? Errno.EISDIR : Errno.EINVAL, $"inode {ino} is not a regular file");
+            return 0;
+        }
         lock (_writeLock)
         {
             var rec = RecordForWrite(ino);
@@ -298,7 +295,6 @@ public sealed partial class AgentFileSystem
         return data ? offset : rec.Size;
     }
 
-    [ThreadStatic] private static byte[]? t_scratch;
 
     /// <summary>The current memtable's buffer for a chunk, loading what the branch shows there if asked. Under _writeLock.</summary>
     private ChunkBuffer ChunkForWrite(ulong ino, InodeRecord rec, long idx, bool loadOld)
@@ -345,12 +341,8 @@ public sealed partial class AgentFileSystem
             var r = _store.RentReader();
             try
             {
-                var cmd = r.ChunkIndexesFrom;
-                cmd.Parameters[0].Value = (long)ino;
-                cmd.Parameters[1].Value = _chain.Top;
-                cmd.Parameters[2].Value = firstDropped;
-                using var rd = cmd.ExecuteReader();
-                while (rd.Read()) drop.Add(rd.GetInt64(0));
+                var st = r.ChunkIndexesFrom.Bind(1, (long)ino).Bind(2, _chain.Top).Bind(3, firstDropped);
+                while (st.Step()) drop.Add(st.Int64(0));
             }
             catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
             finally { _store.ReturnReader(r); }

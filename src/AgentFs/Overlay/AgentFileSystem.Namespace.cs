@@ -305,6 +305,10 @@ public sealed partial class AgentFileSystem
 
     private List<DirectoryEntry> ListEntries(ulong ino, InodeRecord rec, bool firstOnly)
     {
+        // Capture the memtables before reading SQLite: a table committed meanwhile is then in SQLite, and the
+        // captured objects still hold their rows (a table never changes once swapped out).
+        var current = _current;
+        var flushing = _flushing;
         var map = new Dictionary<byte[], (ulong Ino, byte Type)>(ByteArrayComparer.Instance);
         if (rec.Origin != null)
         {
@@ -327,16 +331,14 @@ public sealed partial class AgentFileSystem
         var r = _store.RentReader();
         try
         {
-            var cmd = r.DirectoryRows;
-            cmd.Parameters[0].Value = (long)ino;
-            using var rd = cmd.ExecuteReader();
-            while (rd.Read())
+            var st = r.DirectoryRows.Bind(1, (long)ino);
+            while (st.Step())
             {
-                int d = chain.DepthOf(rd.GetInt64(1));
+                int d = chain.DepthOf(st.Int64(1));
                 if (d < 0) continue;
-                byte[] name = (byte[])rd.GetValue(0);
+                byte[] name = st.Blob(0).ToArray();
                 if (best.TryGetValue(name, out var cur) && cur.Depth <= d) continue;
-                best[name] = (d, (ulong)rd.GetInt64(2), (byte)rd.GetInt64(3));
+                best[name] = (d, (ulong)st.Int64(2), (byte)st.Int64(3));
             }
         }
         catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
@@ -346,7 +348,7 @@ public sealed partial class AgentFileSystem
             if (v.Ino == 0) map.Remove(name);
             else map[name] = (v.Ino, v.Type);
         }
-        foreach (var mt in new[] { _flushing, _current })
+        foreach (var mt in new[] { flushing, current })
         {
             if (mt == null || !mt.Dentries.TryGetValue(ino, out var inner)) continue;
             foreach (var (k, v) in inner)

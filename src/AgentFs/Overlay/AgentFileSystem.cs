@@ -111,18 +111,14 @@ public sealed partial class AgentFileSystem : IDisposable
         var r = _store.RentReader();
         try
         {
-            var cmd = r.InodeVersions;
-            cmd.Parameters[0].Value = (long)ino;
+            var st = r.InodeVersions.Bind(1, (long)ino);
             int best = int.MaxValue;
-            using (var rd = cmd.ExecuteReader())
+            while (st.Step())
             {
-                while (rd.Read())
-                {
-                    int d = chain.DepthOf(rd.GetInt64(0));
-                    if (d < 0 || d >= best) continue;
-                    best = d;
-                    rec = StoreReader.ReadInode(rd, ino, 1);
-                }
+                int d = chain.DepthOf(st.Int64(0));
+                if (d < 0 || d >= best) continue;
+                best = d;
+                rec = StoreReader.ReadInode(st, ino, 1);
             }
             if (rec != null)
             {
@@ -182,22 +178,17 @@ public sealed partial class AgentFileSystem : IDisposable
         var r = _store.RentReader();
         try
         {
-            var cmd = r.DentryVersions;
-            cmd.Parameters[0].Value = (long)parentIno;
-            cmd.Parameters[1].Value = name;
+            var st = r.DentryVersions.Bind(1, (long)parentIno).Bind(2, name);
             int best = int.MaxValue;
             ino = 0;
             type = 0;
-            using (var rd = cmd.ExecuteReader())
+            while (st.Step())
             {
-                while (rd.Read())
-                {
-                    int d = chain.DepthOf(rd.GetInt64(0));
-                    if (d < 0 || d >= best) continue;
-                    best = d;
-                    ino = (ulong)rd.GetInt64(1);
-                    type = (byte)rd.GetInt64(2);
-                }
+                int d = chain.DepthOf(st.Int64(0));
+                if (d < 0 || d >= best) continue;
+                best = d;
+                ino = (ulong)st.Int64(1);
+                type = (byte)st.Int64(2);
             }
             if (best != int.MaxValue) return ino != 0;
         }
@@ -206,9 +197,9 @@ public sealed partial class AgentFileSystem : IDisposable
 
         if (parent.Origin == null || !parent.IsDirectory) return false;
         byte[] path = JoinBase(parent.Origin, name);
-        if (!_base.TryStat(path, out var st)) return false;
-        ino = _base.MapIno(st);
-        type = PosixMode.DirentType(st.Mode);
+        if (!_base.TryStat(path, out var bst)) return false;
+        ino = _base.MapIno(bst);
+        type = PosixMode.DirentType(bst.Mode);
         baseOrigin = path;
         return true;
     }
@@ -220,20 +211,15 @@ public sealed partial class AgentFileSystem : IDisposable
         var r = _store.RentReader();
         try
         {
-            var cmd = r.DentryVersions;
-            cmd.Parameters[0].Value = (long)parentIno;
-            cmd.Parameters[1].Value = name;
+            var st = r.DentryVersions.Bind(1, (long)parentIno).Bind(2, name);
             int best = int.MaxValue;
             ulong ino = 0;
-            using (var rd = cmd.ExecuteReader())
+            while (st.Step())
             {
-                while (rd.Read())
-                {
-                    int d = chain.DepthOf(rd.GetInt64(0));
-                    if (d < 1 || d >= best) continue;
-                    best = d;
-                    ino = (ulong)rd.GetInt64(1);
-                }
+                int d = chain.DepthOf(st.Int64(0));
+                if (d < 1 || d >= best) continue;
+                best = d;
+                ino = (ulong)st.Int64(1);
             }
             if (best != int.MaxValue) return ino != 0;
         }
@@ -250,12 +236,11 @@ public sealed partial class AgentFileSystem : IDisposable
         var r = _store.RentReader();
         try
         {
-            var cmd = r.InodeVersions;
-            cmd.Parameters[0].Value = (long)ino;
-            using var rd = cmd.ExecuteReader();
-            while (rd.Read())
-                if (chain.DepthOf(rd.GetInt64(0)) >= 1) return true;
-            return false;
+            var st = r.InodeVersions.Bind(1, (long)ino);
+            bool below = false;
+            while (st.Step())
+                if (chain.DepthOf(st.Int64(0)) >= 1) below = true;
+            return below;
         }
         catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
         finally { _store.ReturnReader(r); }

@@ -85,6 +85,9 @@ internal static class GitEncoding
 
     private static byte[] Deflate(ReadOnlySpan<byte> data)
     {
+        // DeflateStream writes nothing at all for no input; git needs a complete zlib stream (and stops
+        // reading the patch, silently, at a literal without one).
+        if (data.IsEmpty) return [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
         using var ms = new MemoryStream();
         using (var z = new ZLibStream(ms, CompressionLevel.Optimal, leaveOpen: true)) z.Write(data);
         return ms.ToArray();

@@ -1,0 +1,58 @@
+using AgentFs.Versions;
+
+namespace AgentFs;
+
+public sealed partial class AgentStore
+{
+    /// <summary>
+    /// Writes the changes of a branch (or checkpoint) since the base into a target directory (usually the
+    /// real project, or the base directory itself once the work is accepted). First every path to change is
+    /// checked against the target: it must still be what the change was made against (the base as the store
+    /// saw it: type, permission bits, content, link target; nothing where something is added; no unknown
+    /// entries in a directory that is deleted). Any conflict refuses the whole apply, listing every conflict,
+    /// before anything is written. Then: new content is staged in a directory inside the target and fsynced,
+    /// deletions run, directories are created, and each file or symlink is renamed into place (atomic per
+    /// path); modes last. No path is ever resolved through a symlink of the target.
+    /// Special files (fifos, sockets, devices) are left out and listed in <see cref="ApplyResult.Skipped"/>.
+    /// </summary>
+    /// <param name="reference">A branch name (its head) or a checkpoint id.</param>
+    /// <param name="dryRun">Check and plan only; write nothing.</param>
+    public ApplyResult Apply(string reference, string targetDirectory, bool dryRun = false, IProgress<VersionProgress>? progress = null)
+    {
+        using var session = OpenApply(reference);
+        using var target = new TargetDirectory(targetDirectory);
+        var applier = new Applier(this, session, target, reference);
+        var result = applier.Plan(dryRun);
+        if (result.Conflicts.Count > 0) throw ConflictError(result, target.Root);
+        if (!dryRun)
+        {
+            applier.Execute(progress);
+            result.Applied = true;
+        }
+        return result;
+    }
+
+    /// <summary>The checks and steps of <see cref="Apply"/> without writing anything; conflicts are returned, not thrown.</summary>
+    public ApplyResult PlanApply(string reference, string targetDirectory)
+    {
+        using var session = OpenApply(reference);
+        using var target = new TargetDirectory(targetDirectory);
+        return new Applier(this, session, target, reference).Plan(dryRun: true);
+    }
+
+    private DiffSession OpenApply(string reference)
+    {
+        if (reference == "base")
+            throw new AgentFsException(Errno.EINVAL, "apply writes the changes of a branch or checkpoint since the base; 'base' has none");
+        return OpenDiff("base", reference, "apply");
+    }
+
+    private static AgentFsException ConflictError(ApplyResult r, string target)
+    {
+        const int Max = 100;
+        string list = string.Join("; ", r.Conflicts.Take(Max)) + (r.Conflicts.Count > Max ? $"; and {r.Conflicts.Count - Max} more" : "");
+        string what = r.Conflicts.Count == 1 ? "1 conflict" : $"{r.Conflicts.Count} conflicts";
+        return new AgentFsException(Errno.ESTALE,
+            $"target {target} no longer matches what {r.Reference} was made against ({what}), nothing was written: {list}");
+    }
+}

@@ -1,0 +1,288 @@
+using System.Security.Cryptography;
+using Kind = AgentFs.Versions.TargetDirectory.Kind;
+
+namespace AgentFs.Versions;
+
+/// <summary>Checks a target directory against the base side of a diff, plans the steps, and carries them out.</summary>
+internal sealed class Applier
+{
+    private readonly AgentStore _store;
+    private readonly DiffSession _session;
+    private readonly TargetDirectory _target;
+    private readonly string _reference;
+    private readonly List<ApplyConflict> _conflicts = new();
+    private readonly HashSet<byte[]> _conflictPaths = new(ByteArrayComparer.Instance);
+    private readonly List<FileChange> _skipped = new();
+    private readonly List<(byte[] Path, FileChange Change)> _deleteFiles = new(), _writes = new();
+    private readonly List<(byte[] Path, FileVersion Dir)> _deleteDirs = new(), _mkdirs = new(), _dirModes = new();
+    private readonly List<(byte[] Path, uint Mode)> _fileModes = new();
+    private List<ApplyAction> _actions = new();
+
+    public Applier(AgentStore store, DiffSession session, TargetDirectory target, string reference)
+    {
+        _store = store;
+        _session = session;
+        _target = target;
+        _reference = reference;
+    }
+
+    private static bool Writable(FileVersion? v) => v is { Type: FileType.File or FileType.Symlink };
+
+    public ApplyResult Plan(bool dryRun)
+    {
+        var expected = new Dictionary<byte[], (FileVersion? Old, FileChange Change)>(ByteArrayComparer.Instance);
+        foreach (var c in _session.Changes)
+        {
+            switch (c.Kind)
+            {
+                case ChangeKind.Added:
+                    expected.TryAdd(c.RawPath, (null, c));
+                    if (c.New!.Type == FileType.Directory) _mkdirs.Add((c.RawPath, c.New));
+                    else if (Writable(c.New)) _writes.Add((c.RawPath, c));
+                    else _skipped.Add(c);
+                    break;
+                case ChangeKind.Deleted:
+                    expected[c.RawPath] = (c.Old, c);
+                    if (c.Old!.Type == FileType.Directory) _deleteDirs.Add((c.RawPath, c.Old));
+                    else if (Writable(c.Old)) _deleteFiles.Add((c.RawPath, c));
+                    else _skipped.Add(c);
+                    break;
+                case ChangeKind.Renamed:
+                    expected[c.RawOldPath!] = (c.Old, c);
+                    expected.TryAdd(c.RawPath, (null, c));
+                    _deleteFiles.Add((c.RawOldPath!, c));
+                    _writes.Add((c.RawPath, c));
+                    break;
+                case ChangeKind.TypeChanged:
+                    expected[c.RawPath] = (c.Old, c);
+                    if (Writable(c.New)) _writes.Add((c.RawPath, c)); // renamed over the old one
+                    else
+                    {
+                        if (Writable(c.Old)) _deleteFiles.Add((c.RawPath, c));
+                        _skipped.Add(c);
+                    }
+                    break;
+                case ChangeKind.Modified:
+                    expected[c.RawPath] = (c.Old, c);
+                    if (c.New!.Type == FileType.Directory) _dirModes.Add((c.RawPath, c.New));
+                    else if (!Writable(c.New)) _skipped.Add(c);
+                    else if (c.ContentChanged) _writes.Add((c.RawPath, c));
+                    else _fileModes.Add((c.RawPath, c.New.Mode));
+                    break;
+            }
+        }
+        // New directories get their mode once everything inside them is written.
+        foreach (var (p, v) in _mkdirs) _dirModes.Add((p, v));
+
+        bool targetIsBase = _target.Dev == _store.Base.RootDev && _target.Ino == _store.Base.RootIno;
+        foreach (var (path, (old, change)) in expected.OrderBy(kv => kv.Key, ByteOrder.Instance))
+            Check(path, old, change, compareContent: !targetIsBase);
+        foreach (var (path, dir) in _deleteDirs) CheckOnlyKnownEntries(path, dir);
+
+        _deleteDirs.Sort((x, y) => Depth(y.Path).CompareTo(Depth(x.Path)));
+        _mkdirs.Sort((x, y) => Depth(x.Path).CompareTo(Depth(y.Path)));
+        _dirModes.Sort((x, y) => Depth(y.Path).CompareTo(Depth(x.Path)));
+        _actions = new List<ApplyAction>();
+        var written = new HashSet<byte[]>(_writes.Select(w => w.Path), ByteArrayComparer.Instance);
+        foreach (var (p, _) in _deleteFiles)
+            if (!written.Contains(p)) _actions.Add(new ApplyAction(ApplyActionKind.Delete, p, 0));
+        foreach (var (p, _) in _deleteDirs) _actions.Add(new ApplyAction(ApplyActionKind.RemoveDirectory, p, 0));
+        foreach (var (p, v) in _mkdirs) _actions.Add(new ApplyAction(ApplyActionKind.CreateDirectory, p, v.Permissions));
+        foreach (var (p, c) in _writes)
+            _actions.Add(new ApplyAction(c.New!.Type == FileType.Symlink ? ApplyActionKind.WriteSymlink : ApplyActionKind.WriteFile, p, c.New.Permissions));
+        foreach (var (p, m) in _fileModes) _actions.Add(new ApplyAction(ApplyActionKind.SetMode, p, m & PosixMode.PermissionMask));
+        foreach (var (p, v) in _dirModes) _actions.Add(new ApplyAction(ApplyActionKind.SetMode, p, v.Permissions));
+        _conflicts.Sort((x, y) => x.RawPath.AsSpan().SequenceCompareTo(y.RawPath));
+        return new ApplyResult(_target.Root, _reference, dryRun, _session.Changes, _actions, _conflicts, _skipped);
+    }
+
+    private static int Depth(byte[] p) => p.Count(b => b == '/');
+
+    private void Conflict(byte[] path, string reason)
+    {
+        if (_conflictPaths.Add(path)) _conflicts.Add(new ApplyConflict(path, reason));
+    }
+
+    /// <summary>The target at path must be what the base side of the diff has there (old; null: nothing).</summary>
+    private void Check(byte[] path, FileVersion? old, FileChange change, bool compareContent)
+    {
+        var e = _target.Lstat(path);
+        if (e.BlockedAt is { } blocked)
+        {
+            // A component on the way is missing or not a directory in the target.
+            if (_session.From.Resolve(blocked) is { IsDirectory: true })
+                Conflict(blocked, e.BlockedBy switch
+                {
+                    Kind.Missing => "directory is missing in the target",
+                    Kind.Symlink => "is a symlink in the target where the base has a directory (apply never follows symlinks)",
+                    _ => $"is a {KindName(e.BlockedBy)} in the target where the base has a directory",
+                });
+            else if (old != null) Conflict(path, "is missing in the target");
+            return;
+        }
+        if (old == null)
+        {
+            if (e.Exists) Conflict(path, $"already exists in the target ({KindName(e.Kind)}) but not in the base");
+            return;
+        }
+        if (!e.Exists)
+        {
+            Conflict(path, "is missing in the target");
+            return;
+        }
+        switch (old.Type)
+        {
+            case FileType.Directory:
+                if (e.Kind != Kind.Directory) Conflict(path, $"is a {KindName(e.Kind)} in the target where the base has a directory");
+                else if (change.Kind == ChangeKind.Modified && (e.Mode & PosixMode.PermissionMask) != old.Permissions)
+                    Conflict(path, $"has mode {Octal(e.Mode)} in the target, the base has {Octal(old.Mode)}");
+                break;
+            case FileType.File:
+                if (e.Kind != Kind.File) Conflict(path, $"is a {KindName(e.Kind)} in the target where the base has a file");
+                else if ((e.Mode & PosixMode.PermissionMask) != old.Permissions)
+                    Conflict(path, $"has mode {Octal(e.Mode)} in the target, the base has {Octal(old.Mode)}");
+                else if (e.Size != old.Size) Conflict(path, "was changed in the target (size differs from the base)");
+                else if (compareContent && !_target.ContentEquals(path, old.Size, sink => _session.From.ReadChunks(old.Ino, old.Size, sink)))
+                    Conflict(path, "was changed in the target (content differs from the base)");
+                break;
+            case FileType.Symlink:
+                if (e.Kind != Kind.Symlink) Conflict(path, $"is a {KindName(e.Kind)} in the target where the base has a symlink");
+                else if (!_target.ReadLink(path).AsSpan().SequenceEqual(old.RawLinkTarget)) Conflict(path, "points elsewhere in the target than in the base");
+                break;
+            default:
+                if (e.Kind != Kind.Other) Conflict(path, $"is a {KindName(e.Kind)} in the target where the base has a {old.Type.ToString().ToLowerInvariant()}");
+                break;
+        }
+    }
+
+    /// <summary>A directory the branch deletes must hold nothing in the target that the base does not have there.</summary>
+    private void CheckOnlyKnownEntries(byte[] path, FileVersion dir)
+    {
+        if (_conflictPaths.Contains(path) || _target.Lstat(path).Kind != Kind.Directory) return;
+        if (_session.From.Resolve(path) is not { IsDirectory: true } node) return;
+        var known = new HashSet<byte[]>(_session.From.List(node).Select(x => x.Name), ByteArrayComparer.Instance);
+        foreach (var name in _target.ListNames(path))
+            if (!known.Contains(name))
+                Conflict(TreeDiffer.Join(path, name), "is in the target but not in the base, inside a directory that is deleted");
+    }
+
+    private static string KindName(Kind k) => k switch
+    {
+        Kind.Directory => "directory", Kind.File => "file", Kind.Symlink => "symlink", Kind.Missing => "nothing", _ => "special file",
+    };
+
+    private static string Octal(uint mode) => Convert.ToString(mode & PosixMode.PermissionMask, 8).PadLeft(4, '0');
+
+    // ---- carrying it out --------------------------------------------------------------------------
+
+    public void Execute(IProgress<VersionProgress>? progress)
+    {
+        long total = _actions.Count, done = 0;
+        void Step(string phase, byte[]? path) => progress?.Report(new VersionProgress(phase, done++, total, path == null ? null : _target.Describe(path)));
+
+        byte[] staging = System.Text.Encoding.ASCII.GetBytes($".agentfs-apply-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
+        using (var root = _target.OpenDirectory([])) _target.Mkdir(root, staging, 0x1C0, staging);
+        var touched = new HashSet<byte[]>(ByteArrayComparer.Instance) { Array.Empty<byte>() };
+        try
+        {
+            using (var stage = _target.OpenDirectory(staging))
+            {
+                // 1. All new content is written and synced before the target is touched at all.
+                for (int i = 0; i < _writes.Count; i++)
+                {
+                    var (path, c) = _writes[i];
+                    progress?.Report(new VersionProgress("stage", i, _writes.Count, _target.Describe(path)));
+                    byte[] name = System.Text.Encoding.ASCII.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    if (c.New!.Type == FileType.Symlink) _target.CreateSymlink(stage, name, c.New.RawLinkTarget!, path);
+                    else _target.CreateFile(stage, name, c.New.Mode, sink => ReadNew(c, path, sink), path);
+                }
+            }
+            foreach (var a in _actions.Where(a => a.Kind == ApplyActionKind.Delete))
+            {
+                Step("delete", a.RawPath);
+                using var dir = _target.OpenDirectory(TargetDirectory.Parent(a.RawPath));
+                _target.Unlink(dir, TargetDirectory.Name(a.RawPath), directory: false, a.RawPath);
+                touched.Add(TargetDirectory.Parent(a.RawPath));
+            }
+            foreach (var (path, _) in _deleteDirs)
+            {
+                Step("rmdir", path);
+                using var dir = _target.OpenDirectory(TargetDirectory.Parent(path));
+                _target.Unlink(dir, TargetDirectory.Name(path), directory: true, path);
+                touched.Add(TargetDirectory.Parent(path));
+            }
+            foreach (var (path, _) in _mkdirs)
+            {
+                Step("mkdir", path);
+                using var dir = _target.OpenDirectory(TargetDirectory.Parent(path));
+                _target.Mkdir(dir, TargetDirectory.Name(path), 0x1C0, path);
+                touched.Add(TargetDirectory.Parent(path));
+            }
+            using (var stage = _target.OpenDirectory(staging))
+            {
+                for (int i = 0; i < _writes.Count; i++)
+                {
+                    var (path, c) = _writes[i];
+                    Step("write", path);
+                    byte[] name = System.Text.Encoding.ASCII.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    using var dir = _target.OpenDirectory(TargetDirectory.Parent(path));
+                    int err = _target.Rename(stage, name, dir, TargetDirectory.Name(path));
+                    if (err == Errno.EXDEV)
+                    {
+                        // The parent is on another file system than TARGET: stage beside the file instead.
+                        byte[] tmp = System.Text.Encoding.ASCII.GetBytes($".agentfs-apply-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
+                        if (c.New!.Type == FileType.Symlink) _target.CreateSymlink(dir, tmp, c.New.RawLinkTarget!, path);
+                        else _target.CreateFile(dir, tmp, c.New.Mode, sink => ReadNew(c, path, sink), path);
+                        err = _target.Rename(dir, tmp, dir, TargetDirectory.Name(path));
+                        _target.Unlink(stage, name, directory: false, path);
+                    }
+                    if (err != 0)
+                        throw new AgentFsException(err == Errno.ENOSPC ? Errno.ENOSPC : Errno.EIO,
+                            $"cannot put {_target.Describe(path)} in place in target {_target.Root} ({Errno.Name(err)})");
+                    touched.Add(TargetDirectory.Parent(path));
+                }
+            }
+            foreach (var (path, mode) in _fileModes)
+            {
+                Step("chmod", path);
+                _target.Chmod(path, mode);
+            }
+            foreach (var (path, v) in _dirModes)
+            {
+                Step("chmod", path);
+                _target.Chmod(path, v.Mode);
+            }
+            foreach (var dir in touched.OrderByDescending(d => d.Length)) _target.SyncDirectory(dir);
+        }
+        catch (AgentFsException e)
+        {
+            throw new AgentFsException(e.Errno,
+                $"apply of {_reference} to {_target.Root} stopped after {Math.Max(0, done - 1)} of {total} steps: {e.Message}", e);
+        }
+        finally
+        {
+            RemoveStaging(staging);
+        }
+        progress?.Report(new VersionProgress("done", total, total, null));
+    }
+
+    private void ReadNew(FileChange c, byte[] path, Action<ReadOnlySpan<byte>> sink)
+    {
+        long total = 0;
+        _session.To.ReadChunks(c.New!.Ino, c.New.Size, span => { total += span.Length; sink(span); });
+        if (total != c.New.Size)
+            throw new AgentFsException(Errno.EIO, $"{_target.Describe(path)} in {_session.To.State} ended after {total} of {c.New.Size} bytes while reading it");
+    }
+
+    private void RemoveStaging(byte[] staging)
+    {
+        try
+        {
+            using var stage = _target.OpenDirectory(staging);
+            foreach (var name in _target.ListNames(staging)) _target.Unlink(stage, name, directory: false, TreeDiffer.Join(staging, name));
+            using var root = _target.OpenDirectory([]);
+            _target.Unlink(root, staging, directory: true, staging);
+        }
+        catch (AgentFsException) { /* best effort: a leftover .agentfs-apply-* directory holds only staged copies */ }
+    }
+}
