@@ -28,6 +28,9 @@ public sealed partial class AgentFileSystem : IDisposable
     private readonly object _flushLock = new();
     private readonly ConcurrentDictionary<ulong, NodeState> _nodes = new();
     private readonly ConcurrentDictionary<ulong, long[]> _lowerHides = new();
+    /// <summary>Records read from SQLite (never the memtables' own), with their depth. Bounded; evicted by commits.</summary>
+    private readonly ConcurrentDictionary<ulong, (InodeRecord Record, int Depth)> _recordCache = new();
+    private long _commitEpoch;
     /// <summary>
     /// Directories created by this view, with all their entries: a lookup in them never needs SQLite.
     /// Kept by SetDentry under _writeLock; dropped when the chain changes.
@@ -107,6 +110,12 @@ public sealed partial class AgentFileSystem : IDisposable
         if (_current.Inodes.TryGetValue(ino, out var rec)) return rec;
         var fl = _flushing;
         if (fl != null && fl.Inodes.TryGetValue(ino, out rec)) return rec;
+        if (!IsReadOnly && _recordCache.TryGetValue(ino, out var cached))
+        {
+            depth = cached.Depth;
+            return cached.Record;
+        }
+        long epoch = Volatile.Read(ref _commitEpoch);
         var chain = _chain;
         var r = _store.RentReader();
         try
@@ -123,6 +132,15 @@ public sealed partial class AgentFileSystem : IDisposable
             if (rec != null)
             {
                 depth = best;
+                // Cache what SQLite said; a commit that changes ino evicts it and bumps the epoch, so an entry
+                // inserted from a query that raced with such a commit is taken back here.
+                // (Only a writable view: it is the one whose commits change what SQLite says.)
+                if (!IsReadOnly)
+                {
+                    var entry = (rec, best);
+                    _recordCache[ino] = entry;
+                    if (Volatile.Read(ref _commitEpoch) != epoch) _recordCache.TryRemove(new KeyValuePair<ulong, (InodeRecord, int)>(ino, entry));
+                }
                 return rec;
             }
         }
@@ -394,6 +412,9 @@ public sealed partial class AgentFileSystem : IDisposable
                 return 0;
             }, durable);
             _commitError = null;
+            foreach (ulong ino in table.Inodes.Keys) _recordCache.TryRemove(ino, out _);
+            Interlocked.Increment(ref _commitEpoch);
+            if (_recordCache.Count > 100_000) _recordCache.Clear();
             _flushing = null;
             if (TraceCommits) Console.Error.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
         }
@@ -506,6 +527,8 @@ public sealed partial class AgentFileSystem : IDisposable
         _chain = _store.LoadChain(newTop);
         _current = new MemTable(newTop);
         _lowerHides.Clear();
+        _recordCache.Clear();
+        Interlocked.Increment(ref _commitEpoch);
         _freshDirs.Clear();
     }
 
