@@ -118,6 +118,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
 
     public int Lookup(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, ref FuseEntryOut entry)
     {
+        // With export support the kernel may ask for "." and ".." (open_by_handle_at, nfsd); parents are not
+        // tracked, and the kernel copes with ENOENT there.
+        if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)) return Errno.ENOENT;
         try
         {
             Remember(parent, name);
