@@ -64,7 +64,7 @@ internal static class MountCommand
         using var mount = AgentMount.Mount(storePath, mp, options);
         if (signalReady)
         {
-            io.Out.WriteLine(ReadyLine);
+            io.Out.WriteLine($"{ReadyLine} {Environment.ProcessId}");
             io.Out.Flush();
         }
         else
@@ -99,10 +99,11 @@ internal static class MountCommand
         p.StandardInput.Close();
         var err = p.StandardError.ReadToEndAsync();
         string? line;
+        // The serving process names its own pid: setsid forks when its caller leads a process group.
         while ((line = p.StandardOutput.ReadLine()) != null)
-            if (line == ReadyLine)
+            if (line.StartsWith(ReadyLine + " ", StringComparison.Ordinal))
             {
-                io.Out.WriteLine(p.Id);
+                io.Out.WriteLine(line[(ReadyLine.Length + 1)..]);
                 return Program.ExitOk;
             }
         p.WaitForExit();

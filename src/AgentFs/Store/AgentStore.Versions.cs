@@ -88,8 +88,20 @@ public sealed partial class AgentStore
         });
     }
 
-    internal static bool ProcessAlive(int pid, string? start) =>
-        LibC.kill(pid, 0) == 0 || LibC.LastErrno == Errno.EPERM ? start == null || ProcessStart(pid) == start : false;
+    /// <summary>Whether the process that took a lease still runs: same pid, same start time, and not a zombie
+    /// (a killed process whose parent has not reaped it yet holds nothing).</summary>
+    internal static bool ProcessAlive(int pid, string? start)
+    {
+        if (!(LibC.kill(pid, 0) == 0 || LibC.LastErrno == Errno.EPERM)) return false;
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            char state = stat[stat.LastIndexOf(')') + 2];
+            if (state is 'Z' or 'X') return false;
+        }
+        catch (IOException) { return false; }
+        return start == null || ProcessStart(pid) == start;
+    }
 
     private static string? ProcessStart(int pid)
     {
