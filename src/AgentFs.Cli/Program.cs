@@ -94,6 +94,9 @@ public static class Program
             RestoreCommand.Create(io),
             ExportCommand.Create(io),
             TraceCommand.Create(io),
+            DiffCommand.Create(io),
+            PatchCommand.Create(io),
+            ApplyCommand.Create(io),
         };
         return root;
     }

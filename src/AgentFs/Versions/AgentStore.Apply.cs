@@ -17,16 +17,19 @@ public sealed partial class AgentStore
     /// </summary>
     /// <param name="reference">A branch name (its head) or a checkpoint id.</param>
     /// <param name="dryRun">Check and plan only; write nothing.</param>
-    public ApplyResult Apply(string reference, string targetDirectory, bool dryRun = false, IProgress<VersionProgress>? progress = null)
+    /// <param name="cancellationToken">Honoured until the first change lands in the target (while checking and
+    /// staging: then nothing has changed); from there on the apply runs to its end.</param>
+    public ApplyResult Apply(string reference, string targetDirectory, bool dryRun = false, IProgress<VersionProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         using var session = OpenApply(reference);
         using var target = new TargetDirectory(targetDirectory);
         var applier = new Applier(this, session, target, reference);
-        var result = applier.Plan(dryRun);
-        if (result.Conflicts.Count > 0) throw ConflictError(result, target.Root);
+        var result = applier.Plan(dryRun, progress, cancellationToken);
+        if (result.Conflicts.Count > 0) throw ConflictError(result, target.Root, session.To.State);
         if (!dryRun)
         {
-            applier.Execute(progress);
+            applier.Execute(progress, cancellationToken);
             result.Applied = true;
         }
         return result;
@@ -47,12 +50,12 @@ public sealed partial class AgentStore
         return OpenDiff("base", reference, "apply");
     }
 
-    private static AgentFsException ConflictError(ApplyResult r, string target)
+    private static AgentFsException ConflictError(ApplyResult r, string target, StoreState state)
     {
         const int Max = 100;
         string list = string.Join("; ", r.Conflicts.Take(Max)) + (r.Conflicts.Count > Max ? $"; and {r.Conflicts.Count - Max} more" : "");
         string what = r.Conflicts.Count == 1 ? "1 conflict" : $"{r.Conflicts.Count} conflicts";
         return new AgentFsException(Errno.ESTALE,
-            $"target {target} no longer matches what {r.Reference} was made against ({what}), nothing was written: {list}");
+            $"target {target} no longer matches what {state} was made against ({what}), nothing was written: {list}");
     }
 }

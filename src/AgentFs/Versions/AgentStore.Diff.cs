@@ -16,7 +16,8 @@ public sealed partial class AgentStore
         return session.Changes;
     }
 
-    /// <summary>Like <see cref="Diff"/>, with git's --stat figures (lines added and deleted) of each change git shows.</summary>
+    /// <summary>Like <see cref="Diff"/>, with git's --stat figures (lines added and deleted) of each change
+    /// (<see cref="GitFormat.Stat"/> prints them as git does).</summary>
     public IReadOnlyList<FileStat> DiffStat(string fromRef, string toRef)
     {
         using var session = OpenDiff(fromRef, toRef, "diff");
@@ -27,16 +28,16 @@ public sealed partial class AgentStore
     /// Writes the changes from one state to another as a git patch (<c>git apply</c> on a copy of the older
     /// state reproduces the newer one: content, x bits, symlinks, renames, binary files). Changes git cannot
     /// express (directories on their own, special files, permission bits other than x) are left out and
-    /// counted in the summary.
+    /// counted in the summary. Cancellation stops between files (the output is then incomplete).
     /// </summary>
     public PatchSummary WritePatch(string fromRef, string toRef, Stream output, PatchOptions? options = null,
-        IProgress<VersionProgress>? progress = null)
+        IProgress<VersionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(output);
         options ??= new PatchOptions();
         if (options.ContextLines < 0) throw new AgentFsException(Errno.EINVAL, "a patch needs 0 or more lines of context");
         using var session = OpenDiff(fromRef, toRef, "write a patch");
-        return new GitPatchWriter(session, options.BinaryPatches, options.ContextLines).Write(output, progress);
+        return new GitPatchWriter(session, options.BinaryPatches, options.ContextLines).Write(output, progress, cancellationToken);
     }
 
     internal DiffSession OpenDiff(string fromRef, string toRef, string operation)

@@ -28,7 +28,7 @@ internal sealed class Applier
 
     private static bool Writable(FileVersion? v) => v is { Type: FileType.File or FileType.Symlink };
 
-    public ApplyResult Plan(bool dryRun)
+    public ApplyResult Plan(bool dryRun, IProgress<VersionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var expected = new Dictionary<byte[], (FileVersion? Old, FileChange Change)>(ByteArrayComparer.Instance);
         foreach (var c in _session.Changes)
@@ -42,10 +42,10 @@ internal sealed class Applier
                     else _skipped.Add(c);
                     break;
                 case ChangeKind.Deleted:
+                    // Special files cannot be created here, but deleting one is an unlink like any other.
                     expected[c.RawPath] = (c.Old, c);
                     if (c.Old!.Type == FileType.Directory) _deleteDirs.Add((c.RawPath, c.Old));
-                    else if (Writable(c.Old)) _deleteFiles.Add((c.RawPath, c));
-                    else _skipped.Add(c);
+                    else _deleteFiles.Add((c.RawPath, c));
                     break;
                 case ChangeKind.Renamed:
                     expected[c.RawOldPath!] = (c.Old, c);
@@ -58,7 +58,7 @@ internal sealed class Applier
                     if (Writable(c.New)) _writes.Add((c.RawPath, c)); // renamed over the old one
                     else
                     {
-                        if (Writable(c.Old)) _deleteFiles.Add((c.RawPath, c));
+                        _deleteFiles.Add((c.RawPath, c));
                         _skipped.Add(c);
                     }
                     break;
@@ -75,8 +75,13 @@ internal sealed class Applier
         foreach (var (p, v) in _mkdirs) _dirModes.Add((p, v));
 
         bool targetIsBase = _target.Dev == _store.Base.RootDev && _target.Ino == _store.Base.RootIno;
+        int checkedPaths = 0;
         foreach (var (path, (old, change)) in expected.OrderBy(kv => kv.Key, ByteOrder.Instance))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            progress?.Report(new VersionProgress("check", checkedPaths++, expected.Count, _target.Describe(path)));
             Check(path, old, change, compareContent: !targetIsBase);
+        }
         foreach (var (path, dir) in _deleteDirs) CheckOnlyKnownEntries(path, dir);
 
         _deleteDirs.Sort((x, y) => Depth(y.Path).CompareTo(Depth(x.Path)));
@@ -175,9 +180,9 @@ internal sealed class Applier
 
     // ---- carrying it out --------------------------------------------------------------------------
 
-    public void Execute(IProgress<VersionProgress>? progress)
+    public void Execute(IProgress<VersionProgress>? progress, CancellationToken cancellationToken)
     {
-        long total = _actions.Count, done = 0;
+        long total = _writes.Count + _actions.Count, done = 0;
         void Step(string phase, byte[]? path) => progress?.Report(new VersionProgress(phase, done++, total, path == null ? null : _target.Describe(path)));
 
         byte[] staging = System.Text.Encoding.ASCII.GetBytes($".agentfs-apply-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
@@ -190,13 +195,15 @@ internal sealed class Applier
                 // 1. All new content is written and synced before the target is touched at all.
                 for (int i = 0; i < _writes.Count; i++)
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     var (path, c) = _writes[i];
-                    progress?.Report(new VersionProgress("stage", i, _writes.Count, _target.Describe(path)));
+                    Step("stage", path);
                     byte[] name = System.Text.Encoding.ASCII.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                     if (c.New!.Type == FileType.Symlink) _target.CreateSymlink(stage, name, c.New.RawLinkTarget!, path);
                     else _target.CreateFile(stage, name, c.New.Mode, sink => ReadNew(c, path, sink), path);
                 }
             }
+            cancellationToken.ThrowIfCancellationRequested(); // the last point where the target is untouched
             foreach (var a in _actions.Where(a => a.Kind == ApplyActionKind.Delete))
             {
                 Step("delete", a.RawPath);

@@ -40,8 +40,9 @@ public static class GitFormat
 
     /// <summary>git diff --stat at a given width (git uses 80 when not on a terminal): one line per file,
     /// then " N files changed, I insertions(+), D deletions(-)".</summary>
-    public static IEnumerable<string> Stat(IReadOnlyList<FileStat> files, int width = 80)
+    public static IEnumerable<string> Stat(IReadOnlyList<FileStat> stats, int width = 80)
     {
+        var files = stats.Where(f => f.ShownByGit).ToList();
         if (files.Count == 0) yield break;
         var names = files.Select(f => f.Change.Kind == ChangeKind.Renamed
             ? RenameName(f.Change.RawOldPath!, f.Change.RawPath)

@@ -45,7 +45,7 @@ internal sealed class GitPatchWriter
         };
     }
 
-    public PatchSummary Write(Stream output, IProgress<VersionProgress>? progress)
+    public PatchSummary Write(Stream output, IProgress<VersionProgress>? progress, CancellationToken cancellationToken)
     {
         var visible = _session.Changes.Where(IsVisibleToGit).ToList();
         int files = 0, binaries = 0;
@@ -53,6 +53,7 @@ internal sealed class GitPatchWriter
         var sb = new StringBuilder();
         for (int i = 0; i < visible.Count; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var c = visible[i];
             progress?.Report(new VersionProgress("patch", i, visible.Count, c.Path));
             if (c.Kind == ChangeKind.TypeChanged)
@@ -65,7 +66,32 @@ internal sealed class GitPatchWriter
         }
         progress?.Report(new VersionProgress("patch", visible.Count, visible.Count, null));
         output.Flush();
-        return new PatchSummary(files, binaries, _session.Changes.Count - visible.Count, bytes);
+        return new PatchSummary(files, binaries, LeftOut(visible), bytes);
+    }
+
+    /// <summary>Changes the patch cannot carry: special files, permission bits other than x, directory modes, and
+    /// directories added or deleted with nothing git shows inside them (git creates and removes the others itself).</summary>
+    private int LeftOut(List<FileChange> visible)
+    {
+        var paths = new SortedSet<byte[]>(ByteOrder.Instance);
+        foreach (var c in visible)
+        {
+            paths.Add(c.RawPath);
+            if (c.RawOldPath != null) paths.Add(c.RawOldPath);
+        }
+        int n = 0;
+        foreach (var c in _session.Changes)
+        {
+            if (IsVisibleToGit(c)) continue;
+            if (c.IsDirectory && c.Kind is ChangeKind.Added or ChangeKind.Deleted)
+            {
+                byte[] prefix = [.. c.RawPath, (byte)'/'];
+                byte[] upper = [.. c.RawPath, (byte)('/' + 1)];
+                if (paths.GetViewBetween(prefix, upper).Count > 0) continue;
+            }
+            n++;
+        }
+        return n;
     }
 
     /// <summary>One "diff --git" section; returns whether it was binary.</summary>
@@ -139,6 +165,8 @@ internal sealed class GitPatchWriter
     {
         int ctx = _context;
         var buf = new MemoryStream();
+        byte[] funcName = [];
+        int funcSearchLimit = -1;
         for (int k = 0; k < changes.Count;)
         {
             int first = k, last = k;
@@ -150,8 +178,18 @@ internal sealed class GitPatchWriter
             int oEnd = Math.Min(a.Count, lastOldEnd + ctx);
             int nStart = f.NewStart - (f.OldStart - oStart);
             int nEnd = l.NewStart + l.Inserted + (oEnd - lastOldEnd);
-            string header = $"@@ -{Range(oStart, oEnd - oStart)} +{Range(nStart, nEnd - nStart)} @@\n";
-            buf.Write(Encoding.ASCII.GetBytes(header));
+            // Like git: the nearest line above the hunk (after the previous hunk's search) that starts with a
+            // letter, '_' or '$' names the hunk; without one, the previous hunk's name is kept.
+            for (int fl = oStart - 1; fl > funcSearchLimit && fl >= 0; fl--)
+                if (FuncName(a[fl]) is { } found) { funcName = found; break; }
+            funcSearchLimit = oStart - 1;
+            buf.Write(Encoding.ASCII.GetBytes($"@@ -{Range(oStart, oEnd - oStart)} +{Range(nStart, nEnd - nStart)} @@"));
+            if (funcName.Length > 0)
+            {
+                buf.WriteByte((byte)' ');
+                buf.Write(funcName);
+            }
+            buf.WriteByte((byte)'\n');
             int i = oStart;
             for (int x = first; x <= last; x++)
             {
@@ -174,6 +212,17 @@ internal sealed class GitPatchWriter
         buf.WriteTo(output);
     }
 
+    /// <summary>git's default funcname rule (xdiff's def_ff): a line starting with an ASCII letter, '_' or '$',
+    /// cut to 80 bytes, without trailing white space.</summary>
+    private static byte[]? FuncName(ReadOnlySpan<byte> line)
+    {
+        if (line.IsEmpty || !(char.IsAsciiLetter((char)line[0]) || line[0] == '_' || line[0] == '$')) return null;
+        if (line.Length > 80) line = line[..80];
+        int len = line.Length;
+        while (len > 0 && line[len - 1] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r') len--;
+        return line[..len].ToArray();
+    }
+
     /// <summary>"start,count" of a hunk header: 1-based; a count of 1 is left out; an empty range names the line before it.</summary>
     private static string Range(int start, int count) => count switch
     {
@@ -191,12 +240,17 @@ internal sealed class GitPatchWriter
         if (!lines.EndsWithNewline(i)) buf.Write(NoNewline);
     }
 
-    /// <summary>Lines added and deleted per change git shows (git's --stat / --numstat figures); binary files count bytes.</summary>
+    /// <summary>Lines added and deleted per change (git's --stat / --numstat figures; binary files count bytes).</summary>
     public List<FileStat> Stats()
     {
         var list = new List<FileStat>();
-        foreach (var c in _session.Changes.Where(IsVisibleToGit))
+        foreach (var c in _session.Changes)
         {
+            if (!IsVisibleToGit(c))
+            {
+                list.Add(new FileStat(c, 0, 0, false, ShownByGit: false));
+                continue;
+            }
             bool oldOk = c.Old is { GitMode: not 0 and not 0x4000 }, newOk = c.New is { GitMode: not 0 and not 0x4000 };
             byte[] a = oldOk && (c.ContentChanged || c.Kind == ChangeKind.Deleted) ? _session.Content(c, old: true) : [];
             byte[] b = newOk && (c.ContentChanged || c.Kind == ChangeKind.Added) ? _session.Content(c, old: false) : [];

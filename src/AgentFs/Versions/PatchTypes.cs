@@ -12,11 +12,14 @@ public sealed class PatchOptions
 }
 
 /// <summary>What a patch held: files in it (binary ones among them), changes git cannot express that were
-/// left out (directories, special files, permission bits other than x), and its size in bytes.</summary>
+/// left out (special files, permission bits other than x, directory modes, empty directories added or
+/// deleted), and its size in bytes.</summary>
 public sealed record PatchSummary(int Files, int BinaryFiles, int LeftOut, long Bytes);
 
-/// <summary>Lines added and deleted in one change, as git's --stat counts them (bytes, for a binary file).</summary>
-public sealed record FileStat(FileChange Change, long Insertions, long Deletions, bool IsBinary);
+/// <summary>Lines added and deleted in one change, as git's --stat counts them (bytes, for a binary file: new size
+/// as insertions, old size as deletions). A change git does not show (a directory, a special file, permission
+/// bits other than x) has ShownByGit false and zero counts.</summary>
+public sealed record FileStat(FileChange Change, long Insertions, long Deletions, bool IsBinary, bool ShownByGit = true);
 
 /// <summary>Progress of a long operation: Done of Total items of a phase, and the path being worked on.</summary>
 public readonly record struct VersionProgress(string Phase, long Done, long Total, string? Path);

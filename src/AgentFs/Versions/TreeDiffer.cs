@@ -68,12 +68,13 @@ internal sealed class TreeDiffer
 
     private List<FileChange> Compute()
     {
-        var onlyA = _a.State.Chain.Layers.Where(l => l != StoreState.NoLayer && _b.State.Chain.DepthOf(l) < 0);
-        var onlyB = _b.State.Chain.Layers.Where(l => l != StoreState.NoLayer && _a.State.Chain.DepthOf(l) < 0);
-        var keys = new List<(ulong Parent, byte[] Name)>();
+        var onlyA = _a.State.Chain.Layers.Where(l => l != StoreState.NoLayer && _b.State.Chain.DepthOf(l) < 0).ToList();
+        var onlyB = _b.State.Chain.Layers.Where(l => l != StoreState.NoLayer && _a.State.Chain.DepthOf(l) < 0).ToList();
+        _diffLayers.UnionWith(onlyA);
+        _diffLayers.UnionWith(onlyB);
         _store.Read(c =>
         {
-            foreach (long layer in onlyA.Concat(onlyB)) ReadLayer(c, layer, keys);
+            foreach (long layer in onlyA.Concat(onlyB)) ReadLayer(c, layer);
             return 0;
         });
         CheckBaseIdentities();
@@ -88,18 +89,27 @@ internal sealed class TreeDiffer
                         foreach (var name in names)
                             candidates.Add(Join(p, name));
                 foreach (ulong ino in _rowInos)
+                {
+                    if (view == _a && InodeNumbers.IsOverlay(ino) && OnlyInDifferingLayers(c, ino)) _newInos.Add(ino);
+                    if (_newInos.Contains(ino)) continue;
                     foreach (var p in PathsOf(c, view, ino, null, 0))
                         candidates.Add(p);
+                }
             }
             return 0;
         });
+        _linksCmd?.Dispose();
+        _nearestCmd?.Dispose();
+        _originCmd?.Dispose();
+        _layersCmd?.Dispose();
+        _linksCmd = _nearestCmd = _originCmd = _layersCmd = null;
+        candidates.Remove([]); // the root itself: what git and apply leave alone (its mode)
         _stats.Candidates = candidates.Count;
 
         var ordered = candidates.ToList();
         ordered.Sort(static (x, y) => x.AsSpan().SequenceCompareTo(y));
         foreach (var path in ordered)
             if (!UnderWalked(path)) CompareTop(path);
-
         CheckUnseenBaseObjects();
         DetectRenames();
         _changes.Sort(static (x, y) =>
@@ -113,7 +123,7 @@ internal sealed class TreeDiffer
 
     // ---- rows of the differing layers -------------------------------------------------------------
 
-    private void ReadLayer(SqliteConnection c, long layer, List<(ulong, byte[])> keys)
+    private void ReadLayer(SqliteConnection c, long layer)
     {
         _stats.Layers++;
         using (var cmd = c.CreateCommand())
@@ -128,7 +138,6 @@ internal sealed class TreeDiffer
                 byte[] name = (byte[])rd.GetValue(1);
                 if (!_namesByParent.TryGetValue(parent, out var names)) _namesByParent[parent] = names = new List<byte[]>();
                 names.Add(name);
-                keys.Add((parent, name));
             }
         }
         using (var cmd = c.CreateCommand())
@@ -151,6 +160,24 @@ internal sealed class TreeDiffer
         }
     }
 
+    private readonly HashSet<long> _diffLayers = new();
+    private readonly HashSet<ulong> _newInos = new();
+
+    /// <summary>
+    /// An overlay inode whose rows all lie in the differing layers was created in one of them, so every link
+    /// to it is a dentry row of those layers too, and those are candidates already: no need to look for its
+    /// paths (the common case of many new files, e.g. after an install).
+    /// </summary>
+    private bool OnlyInDifferingLayers(SqliteConnection c, ulong ino)
+    {
+        var cmd = Prepared(c, ref _layersCmd, "SELECT layer FROM inodes WHERE ino=$a");
+        cmd.Parameters[0].Value = (long)ino;
+        using var rd = cmd.ExecuteReader();
+        while (rd.Read())
+            if (!_diffLayers.Contains(rd.GetInt64(0))) return false;
+        return true;
+    }
+
     private static bool IsBaseObject(ulong ino) => !InodeNumbers.IsOverlay(ino) && ino != InodeNumbers.Root;
 
     // ---- where an inode is linked in a state ------------------------------------------------------
@@ -171,9 +198,9 @@ internal sealed class TreeDiffer
         memo[ino] = result; // a cycle (which the nearest-row check rules out) would see no paths, not loop
         if (depth > 2048) return result;
 
-        foreach (var (parent, name, _) in LinksOf(c, ino))
+        foreach (var (parent, name, layer) in LinksOf(c, ino))
         {
-            if (!NearestDentryIs(c, view, parent, name, ino)) continue;
+            if (view.State.Chain.DepthOf(layer) < 0 || !NearestDentryIs(c, view, parent, name, ino)) continue;
             foreach (var pp in PathsOf(c, view, parent, null, depth + 1))
             {
                 byte[] p = Join(pp, name);
@@ -212,9 +239,8 @@ internal sealed class TreeDiffer
     private byte[]? OriginOf(SqliteConnection c, ulong ino)
     {
         if (_origins.TryGetValue(ino, out var o)) return o;
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT origin FROM inodes WHERE ino=$i AND origin IS NOT NULL LIMIT 1";
-        cmd.Parameters.AddWithValue("$i", (long)ino);
+        var cmd = Prepared(c, ref _originCmd, "SELECT origin FROM inodes WHERE ino=$a AND origin IS NOT NULL LIMIT 1");
+        cmd.Parameters[0].Value = (long)ino;
         o = cmd.ExecuteScalar() as byte[];
         if (o != null) _origins[ino] = o;
         return o;
@@ -240,12 +266,26 @@ internal sealed class TreeDiffer
         if (_linksWithoutIndex != null)
             return _linksWithoutIndex.TryGetValue(ino, out var found) ? found : [];
         var list = new List<(ulong, byte[], long)>();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT parent, name, layer FROM dentries WHERE ino=$i";
-        cmd.Parameters.AddWithValue("$i", (long)ino);
+        var cmd = Prepared(c, ref _linksCmd, "SELECT parent, name, layer FROM dentries WHERE ino=$a");
+        cmd.Parameters[0].Value = (long)ino;
         using var r = cmd.ExecuteReader();
         while (r.Read()) list.Add(((ulong)r.GetInt64(0), (byte[])r.GetValue(1), r.GetInt64(2)));
         return list;
+    }
+
+    private SqliteCommand? _linksCmd, _nearestCmd, _originCmd, _layersCmd;
+
+    /// <summary>A statement prepared once per diff on the connection of the path-mapping phase.</summary>
+    private static SqliteCommand Prepared(SqliteConnection c, ref SqliteCommand? cmd, string sql)
+    {
+        if (cmd != null && cmd.Connection == c) return cmd;
+        cmd?.Dispose();
+        cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Parameters.Add(new SqliteParameter("$a", null));
+        if (sql.Contains("$b")) cmd.Parameters.Add(new SqliteParameter("$b", null));
+        cmd.Prepare();
+        return cmd;
     }
 
     private bool? _hasInoIndex;
@@ -253,12 +293,11 @@ internal sealed class TreeDiffer
     private bool HasInoIndex(SqliteConnection c) => _hasInoIndex ??=
         StoreDatabase.Scalar(c, "SELECT 1 FROM sqlite_master WHERE type='index' AND name='dentries_by_ino'") != null;
 
-    private static bool NearestDentryIs(SqliteConnection c, StateView view, ulong parent, byte[] name, ulong ino)
+    private bool NearestDentryIs(SqliteConnection c, StateView view, ulong parent, byte[] name, ulong ino)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT layer, ino FROM dentries WHERE parent=$p AND name=$n";
-        cmd.Parameters.AddWithValue("$p", (long)parent);
-        cmd.Parameters.AddWithValue("$n", name);
+        var cmd = Prepared(c, ref _nearestCmd, "SELECT layer, ino FROM dentries WHERE parent=$a AND name=$b");
+        cmd.Parameters[0].Value = (long)parent;
+        cmd.Parameters[1].Value = name;
         using var rd = cmd.ExecuteReader();
         int best = int.MaxValue;
         ulong found = 0;

@@ -1,0 +1,80 @@
+using System.CommandLine;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>
+/// <c>agentfs apply STORE TARGET [--branch B] [--dry-run] [--json]</c>: writes the branch's changes since the base
+/// into TARGET (usually the project the base was taken from). Refuses, listing every conflict and writing
+/// nothing, where TARGET no longer matches what the branch was made against; never follows a symlink of
+/// TARGET; replaces each file atomically. Prints one line per change (git's letters; directories end in
+/// '/'), then a summary. Opens the store read-only.
+/// </summary>
+internal static class ApplyCommand
+{
+    public static Command Create(CommandIo io)
+    {
+        var store = CommonOptions.Store();
+        var target = new Argument<string>("TARGET") { Description = "Directory to write the changes into" };
+        var branch = CommonOptions.Branch();
+        var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Check and list what would be done; write nothing" };
+        var json = CommonOptions.Json();
+        var cmd = new Command("apply", "Write a branch's changes into a directory, refusing where it no longer matches")
+        {
+            store, target, branch, dryRun, json,
+        };
+        cmd.SetAction(r =>
+        {
+            string b = r.GetValue(branch)!, dir = StoreAccess.CheckPath(r.GetValue(target)!, "target directory");
+            bool dry = r.GetValue(dryRun);
+            using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
+            var result = Interruptible.Run("apply", "nothing was written to the target", token =>
+                TerminalProgress.Run(io, dry ? "checking" : "applying", progress =>
+                    s.Apply(b, dir, dry,
+                        progress == null ? null : new PatchCommand.ProgressSink(p => progress.Update(p.Done, p.Total, Program.OneLine($"{p.Phase} {p.Path}"))),
+                        token)));
+            if (r.GetValue(json))
+            {
+                io.WriteJson(new ApplyJson(b, result.Target, result.DryRun, result.Applied,
+                    result.Changes.Select(c => DiffCommand.ChangeJson.From(c, null)).ToList(),
+                    result.Actions.Select(a => new StepJson(StepName(a.Kind), a.Path, a.Kind is ApplyActionKind.Delete or ApplyActionKind.RemoveDirectory ? null : Output.Formats.Mode(a.Mode))).ToList(),
+                    result.Skipped.Select(c => c.Path).ToList()));
+                return Program.ExitOk;
+            }
+            foreach (var c in result.Changes)
+            {
+                if (result.Skipped.Contains(c)) continue;
+                string slash = c.IsDirectory ? "/" : "";
+                io.Out.WriteLine(c.Kind == ChangeKind.Renamed
+                    ? $"R\t{GitFormat.QuotePath(c.RawOldPath)}\t{GitFormat.QuotePath(c.RawPath)}"
+                    : $"{GitFormat.Status(c)[..1]}\t{GitFormat.QuotePath(c.RawPath)}{slash}");
+            }
+            int n = result.Changes.Count - result.Skipped.Count;
+            string changes = n == 1 ? "1 change" : $"{n} changes";
+            io.Out.WriteLine(dry
+                ? $"dry run: {changes} of branch {b} would be applied to {result.Target}; nothing was written"
+                : $"applied {changes} of branch {b} to {result.Target}");
+            if (result.Skipped.Count > 0)
+                io.Error.WriteLine($"agentfs: warning: left out {result.Skipped.Count} special file{(result.Skipped.Count == 1 ? "" : "s")} " +
+                                   $"(fifos, sockets, devices): {string.Join(", ", result.Skipped.Take(20).Select(c => Program.OneLine(c.Path)))}");
+            return Program.ExitOk;
+        });
+        return cmd;
+    }
+
+    private static string StepName(ApplyActionKind k) => k switch
+    {
+        ApplyActionKind.Delete => "delete",
+        ApplyActionKind.RemoveDirectory => "remove_directory",
+        ApplyActionKind.CreateDirectory => "create_directory",
+        ApplyActionKind.WriteFile => "write_file",
+        ApplyActionKind.WriteSymlink => "write_symlink",
+        _ => "set_mode",
+    };
+
+    /// <summary><c>apply --json</c>: the changes, the steps in the order they run (or would run), and what was left out.</summary>
+    internal sealed record ApplyJson(string Branch, string Target, bool DryRun, bool Applied, IReadOnlyList<DiffCommand.ChangeJson> Changes,
+        IReadOnlyList<StepJson> Steps, IReadOnlyList<string> Skipped);
+
+    /// <summary>One step: action (delete, remove_directory, create_directory, write_file, write_symlink, set_mode), path, mode.</summary>
+    internal sealed record StepJson(string Action, string Path, string? Mode);
+}

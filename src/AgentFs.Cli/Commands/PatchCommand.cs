@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>
+/// <c>agentfs patch STORE [--branch B] [--from REF] [--to REF] [-o FILE] [--json]</c>: the changes as a patch that
+/// <c>git apply</c> takes (binary files in full, renames, modes, symlinks). To stdout, or to FILE, which appears
+/// only when complete (written beside it, then renamed); then a summary line (or <c>--json</c>) says what it holds.
+/// </summary>
+internal static class PatchCommand
+{
+    public static Command Create(CommandIo io)
+    {
+        var store = CommonOptions.Store();
+        var branch = CommonOptions.Branch();
+        var (from, to) = DiffCommand.RefOptions();
+        var output = new Option<string?>("--output", "-o") { Description = "Write the patch to FILE instead of stdout", HelpName = "FILE" };
+        var json = CommonOptions.Json();
+        json.Description = "With -o: print a JSON summary of the patch written";
+        var cmd = new Command("patch", "Write the changes between two states as a git patch (default: base to the branch head)")
+        {
+            store, branch, from, to, output, json,
+        };
+        cmd.Validators.Add(r =>
+        {
+            if (r.GetValue(json) && r.GetValue(output) == null)
+                r.AddError("--json needs -o FILE (without it the patch itself goes to stdout)");
+        });
+        cmd.SetAction(r =>
+        {
+            string fromRef = r.GetValue(from)!, toRef = r.GetValue(to) ?? r.GetValue(branch)!;
+            string? file = r.GetValue(output);
+            using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
+            if (file == null || file == "-")
+            {
+                io.FlushText();
+                Interruptible.Run("patch", "the patch on stdout is incomplete", token =>
+                    s.WritePatch(fromRef, toRef, io.Stdout, cancellationToken: token));
+                io.Stdout.Flush();
+                return Program.ExitOk;
+            }
+            string full = Path.GetFullPath(StoreAccess.CheckPath(file, "output file"));
+            var summary = Interruptible.Run("patch", $"nothing was written to {full}", token =>
+                TerminalProgress.Run(io, "writing patch", progress =>
+                    WriteFile(full, stream => s.WritePatch(fromRef, toRef, stream,
+                        progress: progress == null ? null : new ProgressSink(p => progress.Update(p.Done, p.Total, Program.OneLine($"patch: {p.Path}"))),
+                        cancellationToken: token))));
+            if (r.GetValue(json))
+                io.WriteJson(new PatchJson(fromRef, toRef, full, summary.Files, summary.BinaryFiles, summary.LeftOut, summary.Bytes));
+            else
+            {
+                string binary = summary.BinaryFiles > 0 ? $" ({summary.BinaryFiles} binary)" : "";
+                string left = summary.LeftOut > 0
+                    ? $"; left out {summary.LeftOut} change{(summary.LeftOut == 1 ? "" : "s")} git cannot express (special files, empty directories, permission bits other than x; 'agentfs diff --json' lists them)"
+                    : "";
+                io.Out.WriteLine($"wrote {full}: {summary.Files} file{(summary.Files == 1 ? "" : "s")}{binary} changed from {fromRef} to {toRef}{left}");
+            }
+            return Program.ExitOk;
+        });
+        return cmd;
+    }
+
+    /// <summary>Writes a file so that it appears only when complete: into a temporary file beside it, synced, then renamed over it.</summary>
+    internal static T WriteFile<T>(string path, Func<Stream, T> write)
+    {
+        string? dir = Path.GetDirectoryName(path);
+        if (dir == null || !Directory.Exists(dir))
+            throw new AgentFsException(Errno.ENOENT, $"cannot write {path}: directory {dir} does not exist");
+        if (Directory.Exists(path))
+            throw new AgentFsException(Errno.EISDIR, $"cannot write {path}: it is a directory; pass a file name");
+        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}.tmp");
+        try
+        {
+            T result;
+            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                result = write(f);
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+            return result;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new AgentFsException(Errno.EACCES, $"cannot write {path}: permission denied; choose a writable place");
+        }
+        catch (IOException e) when (e is not FileNotFoundException)
+        {
+            throw new AgentFsException(Errno.EIO, $"cannot write {path}: {e.Message}");
+        }
+        finally
+        {
+            try { File.Delete(tmp); } catch { }
+        }
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and lag behind).</summary>
+    internal sealed class ProgressSink(Action<VersionProgress> report) : IProgress<VersionProgress>
+    {
+        public void Report(VersionProgress value) => report(value);
+    }
+
+    /// <summary><c>patch -o FILE --json</c>.</summary>
+    internal sealed record PatchJson(string From, string To, string File, int Files, int BinaryFiles, int LeftOut, long Bytes);
+}
