@@ -428,7 +428,7 @@ public sealed partial class AgentFileSystem : IDisposable
     private static readonly bool TraceCommits = Environment.GetEnvironmentVariable("AGENTFS_TRACE_COMMITS") == "1";
 
     /// <summary>The prepared statements that move a memtable into SQLite (on the store's writer connection).</summary>
-    private sealed class ApplyCommands
+    private sealed class ApplyCommands : IDisposable
     {
         private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
 
@@ -443,6 +443,11 @@ public sealed partial class AgentFileSystem : IDisposable
             _delChunk = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND idx=?2 AND layer=?3");
             _delChunks = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND layer=?2");
             _op = new RawStatement(c, "INSERT INTO oplog(time_ns, branch, layer, count, entries) VALUES(?1,?2,?3,?4,?5)");
+        }
+
+        public void Dispose()
+        {
+            foreach (var st in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op }) st.Dispose();
         }
 
         public void Run(MemTable t, string branch)
@@ -545,6 +550,8 @@ public sealed partial class AgentFileSystem : IDisposable
             _control?.Dispose();
             _commitSignal.Release();
             _committer?.Join(5000);
+            // Prepared statements keep the store's connection (and its files) open until finalized.
+            _store.WithWriterLock(() => { _apply?.Dispose(); _apply = null; });
             _store.Closed(this);
         }
     }

@@ -224,6 +224,11 @@ public sealed partial class AgentStore : IDisposable
         }
     }
 
+    internal void WithWriterLock(Action work)
+    {
+        lock (_writerLock) work();
+    }
+
     internal T Read<T>(Func<SqliteConnection, T> work)
     {
         var r = RentReader();

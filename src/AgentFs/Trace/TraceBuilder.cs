@@ -7,7 +7,7 @@ namespace AgentFs;
 /// <summary>
 /// Builds the Agent Trace record of the change from one state of a store to another.
 ///
-/// Which lines: each text file that differs is diffed (<see cref="LineDiff"/>) against its old content (the same
+/// Which lines: each text file that differs is diffed (<see cref="TraceLineDiff"/>) against its old content (the same
 /// path in the old state, else the path the same inode had there: a rename, else nothing: a new file); the
 /// lines of the new content that the diff adds are the file's ranges. Binary files (a NUL in the first 8000
 /// bytes, like git), files over <see cref="MaxTextBytes"/>, deletions, symlinks and special files have no
@@ -160,8 +160,8 @@ internal sealed class TraceBuilder
         }
         if (IsBinary(oldText)) oldText = [];
 
-        var newLines = LineDiff.SplitLines(newText);
-        var added = LineDiff.Align(oldText, LineDiff.SplitLines(oldText), newText, newLines);
+        var newLines = TraceLineDiff.SplitLines(newText);
+        var added = TraceLineDiff.Align(oldText, TraceLineDiff.SplitLines(oldText), newText, newLines);
         var addedLines = new List<int>();
         for (int j = 0; j < added.Length; j++)
             if (added[j] < 0) addedLines.Add(j);
@@ -169,12 +169,15 @@ internal sealed class TraceBuilder
         if (addedLines.Count == 0) return entry;
 
         var owners = Attribute(c, renamedFrom, oldText, newText, newLines, addedLines, steps);
+        // Steps whose checkpoints name the same conversation (or none) are one conversation of the record.
         var conversations = new List<AgentTraceConversation>();
-        foreach (var group in addedLines.GroupBy(line => owners[line]).OrderBy(g => g.Key))
+        var keyOfStep = owners.Values.Distinct().ToDictionary(step => step, step => ConversationKey(steps[step].Checkpoint));
+        foreach (var group in addedLines.GroupBy(line => keyOfStep[owners[line]]).OrderBy(g => g.Min(l => owners[l])))
         {
-            var ranges = LineDiff.ToRanges(group.ToList())
+            var lines = group.Order().ToList();
+            var ranges = TraceLineDiff.ToRanges(lines)
                 .Select(r => new AgentTraceRange(r.Start, r.End, ContentHash(newText, newLines, r.Start, r.End))).ToList();
-            conversations.Add(ConversationFor(steps[group.Key].Checkpoint, ranges));
+            conversations.Add(ConversationFor(steps[owners[lines[0]]].Checkpoint, ranges));
         }
         file = new AgentTraceFile(c.Path, conversations);
         return entry;
@@ -198,7 +201,7 @@ internal sealed class TraceBuilder
     /// diff and the stepwise ones can disagree on moved lines) go to the last step.
     /// </summary>
     private Dictionary<int, int> Attribute(TreeChange c, TreeChange? renamedFrom, byte[] oldText, byte[] newText,
-        LineDiff.Line[] newLines, List<int> addedLines, List<Step> steps)
+        TraceLineDiff.Line[] newLines, List<int> addedLines, List<Step> steps)
     {
         var owners = new Dictionary<int, int>();
         if (steps.Count == 1)
@@ -220,8 +223,8 @@ internal sealed class TraceBuilder
                 if (previous.Length > MaxTextBytes || IsBinary(previous)) previous = [];
             }
             if (previous.AsSpan().SequenceEqual(current)) continue;
-            var previousLines = LineDiff.SplitLines(previous);
-            var map = LineDiff.Align(previous, previousLines, current, currentLines);
+            var previousLines = TraceLineDiff.SplitLines(previous);
+            var map = TraceLineDiff.Align(previous, previousLines, current, currentLines);
             foreach (var (line, at) in position.ToList())
             {
                 if (map[at] < 0)
@@ -259,12 +262,19 @@ internal sealed class TraceBuilder
         return new AgentTraceConversation(url, new AgentTraceContributor(type, model), ranges, related.Count > 0 ? related : null);
     }
 
+    /// <summary>What tells conversations apart in the record: url, contributor and related resources.</summary>
+    private static string ConversationKey(CheckpointInfo? cp)
+    {
+        var c = ConversationFor(cp, []);
+        return $"{c.Url}\n{c.Contributor?.Type}\n{c.Contributor?.ModelId}\n{string.Join("\n", c.Related?.Select(r => r.Type + " " + r.Url) ?? [])}";
+    }
+
     internal static readonly string[] ConversationUrlKeys = ["conversation_url", "conversation", "url"];
 
     private static bool IsAbsoluteUri(string s) => Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme.Length > 0 && !s.Contains(' ');
 
     /// <summary>sha256 of the range's lines, each ended by '\n' (a '\r' before it dropped: LF-normalized).</summary>
-    private static string ContentHash(byte[] text, LineDiff.Line[] lines, int start, int end)
+    private static string ContentHash(byte[] text, TraceLineDiff.Line[] lines, int start, int end)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         for (int i = start - 1; i < end; i++)

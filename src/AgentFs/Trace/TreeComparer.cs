@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using AgentFs.Store;
 
 namespace AgentFs;
@@ -12,7 +11,7 @@ internal sealed record TreeChange(string Path, byte[][] RawPath, InodeAttributes
 /// It reads directories and the attributes of entries whose inode differs, never file content: an entry with
 /// the same inode number on both sides is unchanged unless that inode has a row in a layer that one chain has
 /// and the other has not (the layers where the two states part). So the walk costs a readdir per directory
-/// plus a lookup per changed entry; content is read later only for the changed files. (The Diff API in
+/// and a lookup per directory and per changed entry; content is read later only for the changed files. (The Diff API in
 /// src/AgentFs/Versions/ is meant to do better, in proportion to the changes alone; this walk is the trace's
 /// own, to stay independent of it.)
 /// </summary>
@@ -66,7 +65,6 @@ internal sealed class TreeComparer
             cancel.ThrowIfCancellationRequested();
             bool inFrom = fromEntries.TryGetValue(name, out var f);
             bool inTo = toEntries.TryGetValue(name, out var t);
-            bool fromIsDir = inFrom && PosixMode.IsDirectory(f.Mode);
             bool toIsDir = inTo && PosixMode.IsDirectory(t.Mode);
             bool sameObject = inFrom && inTo && f.Ino == t.Ino && f.Mode == t.Mode && !_touched.Contains(t.Ino);
             if (sameObject && !toIsDir) continue;

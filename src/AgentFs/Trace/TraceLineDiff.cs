@@ -7,7 +7,7 @@ namespace AgentFs;
 /// script, so the lines it calls added are as few as any line diff would call them. When the middles differ
 /// by more than <see cref="MaxEditDistance"/> lines, the whole new middle is called added (cost stays bounded).
 /// </summary>
-internal static class LineDiff
+internal static class TraceLineDiff
 {
     public const int MaxEditDistance = 2048;
 

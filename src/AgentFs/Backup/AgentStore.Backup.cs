@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using AgentFs.Store;
+
+namespace AgentFs;
+
+public sealed partial class AgentStore
+{
+    /// <summary>
+    /// Writes a consistent copy of the whole store (every branch, checkpoint and layer, the operation log) to
+    /// <paramref name="outputPath"/>, while branches stay mounted and written: the copy is the store as of its
+    /// last commit before the backup began (what this process has written through its own open branches is
+    /// committed first). Writers are not blocked. The copy is written to OUTPUT.tmp, checked (it opens as a
+    /// store and passes PRAGMA quick_check) and then renamed, so a failed or cancelled backup leaves nothing at
+    /// OUTPUT. Lease rows are cleared in the copy (no process holds it).
+    /// The base directory is not copied: the backup names it by path, like the store does.
+    /// </summary>
+    /// <param name="overwrite">Replace an existing OUTPUT, which must be an AgentFs store that no process has open.</param>
+    public BackupResult Backup(string outputPath, bool overwrite = false, IProgress<BackupProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string target = FullHostPath(outputPath, "backup path");
+        if (StoreFiles.SameFile(target, Path))
+            throw new AgentFsException(Errno.EINVAL, $"backup {target} is the store itself; choose another path");
+        StoreFiles.CheckTarget(target, overwrite, "backup", "pass --force to replace it, or choose another path");
+
+        AgentFileSystem[] open;
+        lock (_open) open = _open.Values.ToArray();
+        foreach (var fs in open) fs.Flush(durable: false);
+
+        var clock = Stopwatch.StartNew();
+        string tmp = StoreFiles.CreateTemp(target, removeLeftover: overwrite, "backup");
+        try
+        {
+            var (pages, pageSize) = StoreCopy.Copy(Path, tmp, progress, cancellationToken);
+            var copy = StoreCopy.PrepareCopy(tmp, $"the backup copy {tmp} of store {Path}");
+            StoreFiles.SyncFile(tmp);
+            cancellationToken.ThrowIfCancellationRequested();
+            StoreFiles.MoveIntoPlace(tmp, target, overwrite, "backup");
+            return new BackupResult(Path, target, BaseDirectoryPath, StoreId, pages, pageSize, clock.Elapsed, copy.LeasesCleared);
+        }
+        catch
+        {
+            StoreFiles.DeleteWithSidecars(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Restores a backup (any store file) to <paramref name="storePath"/>: checks that the backup is a store,
+    /// copies it to STORE.tmp (consistently, even if the backup is itself in use), clears its leases, checks the
+    /// copy (PRAGMA quick_check and the rows a store needs) and renames it into place. An existing STORE is
+    /// replaced only with <paramref name="force"/>, only if it is an AgentFs store, and only while no process
+    /// has it open (no live lease, and SQLite grants exclusive access); its stale -wal and -shm are removed
+    /// first. On any failure STORE is left as it was.
+    /// </summary>
+    public static RestoreResult Restore(string backupPath, string storePath, bool force = false,
+        IProgress<BackupProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        string backup = FullHostPath(backupPath, "backup path");
+        string target = FullHostPath(storePath, "store path");
+        if (Directory.Exists(backup))
+            throw new AgentFsException(Errno.EISDIR, $"backup {backup} is a directory; pass the backup file made by 'agentfs backup'");
+        if (!File.Exists(backup))
+            throw new AgentFsException(Errno.ENOENT, $"backup {backup} does not exist; pass the file made by 'agentfs backup'");
+        try { StoreDatabase.CheckIsStore(backup); }
+        catch (AgentFsException e)
+        {
+            throw new AgentFsException(e.Errno, "backup: " + e.Message, e);
+        }
+        if (StoreFiles.SameFile(backup, target))
+            throw new AgentFsException(Errno.EINVAL, $"backup {backup} and store {target} are the same file; restore to another path");
+        StoreFiles.CheckTarget(target, force, "store",
+            "pass --force to replace it with the backup (its current content is lost), or restore to another path");
+        bool replacing = File.Exists(target);
+
+        var clock = Stopwatch.StartNew();
+        string tmp = StoreFiles.CreateTemp(target, removeLeftover: force, "store");
+        try
+        {
+            var (pages, pageSize) = StoreCopy.Copy(backup, tmp, progress, cancellationToken);
+            var copy = StoreCopy.PrepareCopy(tmp, $"the copy {tmp} of backup {backup}");
+            StoreFiles.SyncFile(tmp);
+            cancellationToken.ThrowIfCancellationRequested();
+            StoreFiles.MoveIntoPlace(tmp, target, force, "store");
+            return new RestoreResult(backup, target, copy.BaseDirectory, Directory.Exists(copy.BaseDirectory), copy.StoreId,
+                replacing, pages, pageSize, clock.Elapsed, copy.LeasesCleared);
+        }
+        catch
+        {
+            StoreFiles.DeleteWithSidecars(tmp);
+            throw;
+        }
+    }
+
+    private static string FullHostPath(string path, string what)
+    {
+        if (string.IsNullOrEmpty(path)) throw new AgentFsException(Errno.EINVAL, $"the {what} is empty; pass a file path");
+        if (path.Contains('\0')) throw new AgentFsException(Errno.EINVAL, $"the {what} {path.Replace("\0", "\\0")} contains a NUL byte");
+        return System.IO.Path.GetFullPath(path);
+    }
+}
