@@ -15,6 +15,8 @@ public sealed class AgentMountOptions
     public bool Passthrough { get; init; }
     public int Threads { get; init; } = Math.Max(2, Environment.ProcessorCount);
     public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>Group commit interval of the store (see <see cref="StoreOptions.CommitInterval"/>).</summary>
+    public TimeSpan CommitInterval { get; init; } = new StoreOptions().CommitInterval;
     public Action<string>? Log { get; init; }
 }
 
@@ -70,7 +72,7 @@ public sealed class AgentMount : IDisposable
         if (Directory.EnumerateFileSystemEntries(mp).Any())
             throw new AgentFsException(Errno.ENOTEMPTY, $"mountpoint {mp} is not empty; mount on an empty directory");
 
-        var store = AgentStore.Open(storePath, new StoreOptions { ReadOnly = options.ReadOnly });
+        var store = AgentStore.Open(storePath, new StoreOptions { ReadOnly = options.ReadOnly, CommitInterval = options.CommitInterval });
         AgentFileSystem? fs = null;
         try
         {

@@ -49,6 +49,22 @@ public class LiveControlTests
     }
 
     [Fact]
+    public void DiffAndPatchFromAnotherProcessSeeEveryWriteOfTheMountAtOnce()
+    {
+        using var m = new MountedStore(b => File.WriteAllText(Path.Combine(b, "a.txt"), "one\ntwo\n"));
+        m.Unmount();
+        m.Mount(commitInterval: TimeSpan.FromHours(1)); // nothing is committed unless someone asks
+        File.WriteAllText(m.P("a.txt"), "one\nTWO\n");
+        File.WriteAllText(m.P("new.txt"), "new\n");
+        // No wait for the group commit: diff asks the mount to commit first (through its control socket).
+        Assert.Equal("M\ta.txt\nA\tnew.txt\n", m.Sh($"{Agentfs} diff {m.StorePath} --name-status"));
+        string patch = Path.Combine(m.Root, "p.patch");
+        m.Sh($"{Agentfs} patch {m.StorePath} -o {patch}");
+        string copy = Path.Combine(m.Root, "copy");
+        m.Sh($"cp -a {m.BaseDir} {copy} && cd {copy} && git apply {patch} && cmp a.txt {m.P("a.txt")} && cmp new.txt {m.P("new.txt")}");
+    }
+
+    [Fact]
     public void ReadersInAnotherProcessSeeCommittedWritesOfTheMount()
     {
         using var m = new MountedStore();

@@ -31,8 +31,12 @@ public sealed class MountedStore : IDisposable
 
     public string P(string rel) => Path.Combine(MountPoint, rel);
 
-    public void Mount(string branch = "main") =>
-        Current = AgentMount.Mount(StorePath, MountPoint, new AgentMountOptions { Branch = branch });
+    public void Mount(string branch = "main", TimeSpan? commitInterval = null) =>
+        Current = AgentMount.Mount(StorePath, MountPoint, new AgentMountOptions
+        {
+            Branch = branch,
+            CommitInterval = commitInterval ?? new StoreOptions().CommitInterval,
+        });
 
     public void Unmount()
     {

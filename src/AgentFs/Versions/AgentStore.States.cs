@@ -46,11 +46,10 @@ public sealed partial class AgentStore
         return new AgentFileSystem(this, state.Branch ?? state.Ref, state.Chain, readOnly: true);
     }
 
-    /// <summary>Commits what a writable view of the branch in this process holds in memory (no-op when none is open).</summary>
+    /// <summary>Commits what the writer of the branch holds in memory: a view in this process, or (through its
+    /// control socket) the process that has the branch mounted, so a diff sees every write made so far.</summary>
     internal void CommitPendingChanges(string branch)
     {
-        AgentFileSystem? open;
-        lock (_open) _open.TryGetValue(branch, out open);
-        open?.Flush(durable: false);
+        CommitPending(branch);
     }
 }
