@@ -199,7 +199,7 @@ public sealed partial class AgentStore
             StoreDatabase.NonQuery(c, "INSERT INTO branches(name, top_layer, created_ns, from_checkpoint) VALUES($n,$l,$t,$f)", tx,
                 ("$n", name), ("$l", layer), ("$t", NowNs()), ("$f", checkpointId));
             return 0;
-        });
+        }, durable: true);
         return GetBranch(name);
     }
 

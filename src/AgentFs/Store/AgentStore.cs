@@ -244,7 +244,10 @@ public sealed partial class AgentStore : IDisposable
         {
             if (_nextIno >= _inoLimit)
             {
-                const long block = 4096;
+                // One reservation per million creates: a refill is a transaction on the writer connection, which
+                // waits for a running group commit, and it happens inside a create. Unused numbers cost nothing
+                // (overlay numbers are 2^62 + a counter).
+                const long block = 1 << 20;
                 long next = Write((c, tx) =>
                 {
                     long n = Convert.ToInt64(StoreDatabase.Scalar(c, "SELECT value FROM meta WHERE key='next_ino'", tx));
