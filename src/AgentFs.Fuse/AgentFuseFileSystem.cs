@@ -286,6 +286,14 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                     {
                         // The kernel refuses to mix passthrough and cached opens of one inode, and a write must
                         // never reach the base: while the base file is read through passthrough, writers wait.
+                        // The kernel sends RELEASE after close(2) returned, so give a just-closed reader a moment.
+                        for (int wait = 0; active && wait < 100; wait++)
+                        {
+                            Monitor.Exit(_passthrough);
+                            try { Thread.Sleep(2); }
+                            finally { Monitor.Enter(_passthrough); }
+                            active = _passthrough.ContainsKey(nodeId);
+                        }
                         if (active) return 26; // ETXTBSY
                     }
                     else
@@ -466,15 +474,18 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             {
                 var d = list[i];
                 var entry = default(FuseEntryOut);
+                // An entry of readdirplus is a lookup for the kernel: look it up (which also finds base files
+                // never looked up before), and give the count back if the entry does not fit.
                 InodeAttributes a;
-                try { a = _fs.GetAttr(d.Ino); }
+                try { a = _fs.Lookup(nodeId, d.Name); }
                 catch (AgentFsException) { continue; } // gone since the listing was taken
-                Fill(ref entry, a);
-                // Adding counts as a lookup in the kernel only if it fits; count ours after it did.
-                if (!writer.Add(d.Name, entry, d.Offset)) break;
                 Remember(nodeId, d.Name);
-                try { _fs.Lookup(nodeId, d.Name); }
-                catch (AgentFsException) { }
+                Fill(ref entry, a);
+                if (!writer.Add(d.Name, entry, d.Offset))
+                {
+                    _fs.Forget(a.Ino, 1);
+                    break;
+                }
             }
             return 0;
         }

@@ -3,13 +3,58 @@ using System.Text;
 
 namespace AgentFs.Tests.Property;
 
-public sealed record RunSettings(int ChunkSize, TimeSpan? CommitInterval = null)
+/// <summary>
+/// The system under test of a differential run and its parameters: the library's path API
+/// (<c>RunSettings</c>, AgentFs.Tests) or a FUSE mount driven with the model's own libc calls
+/// (<c>MountSettings</c>, AgentFs.EndToEnd.Tests).
+/// </summary>
+public abstract record DifferentialSettings(int ChunkSize)
 {
-    public StoreOptions Options => CommitInterval is { } ci
-        ? new StoreOptions { ChunkSize = ChunkSize, CommitInterval = ci }
-        : new StoreOptions { ChunkSize = ChunkSize };
+    /// <summary>How reports name the system under test ("library").</summary>
+    public abstract string TargetName { get; }
 
-    public override string ToString() => $"chunk size {ChunkSize}" + (CommitInterval is { } ci ? $", commit interval {ci.TotalMilliseconds} ms" : "");
+    /// <summary>The test project, for the replay command a failure prints.</summary>
+    public abstract string TestProject { get; }
+
+    /// <summary>These settings as a C# expression, for the regression test a failure prints.</summary>
+    public abstract string ToCode();
+
+    public abstract IDifferentialTarget CreateTarget();
+
+    /// <summary>How a step is shown in reports.</summary>
+    public virtual string Describe(Step s) => s.ToString();
+
+    /// <summary>The operation kinds generated and their weights.</summary>
+    public virtual (int Weight, OpKind Kind)[] Weights => Operations.DefaultWeights;
+
+    public abstract override string ToString();
+}
+
+/// <summary>
+/// The system under test: a store over the base directory, changed by the steps; the run compares its errnos
+/// and its tree with the model's. An <see cref="AgentFsException"/> thrown by Apply, Checkpoint or Rollback is
+/// the step's result (its errno); any other exception is a failure.
+/// </summary>
+public interface IDifferentialTarget : IDisposable
+{
+    /// <summary>Creates the store at storePath over baseDir and opens it (workDir: a scratch directory of the run).</summary>
+    void Start(string baseDir, string storePath, string workDir);
+
+    /// <summary>Applies a step other than Checkpoint and Rollback: 0 or the errno; data: what a ReadAt read.</summary>
+    int Apply(Step s, ref byte[]? data);
+
+    /// <summary>Seals the branch's state; returns the checkpoint's id.</summary>
+    long Checkpoint(string message);
+
+    void Rollback(long checkpointId);
+
+    /// <summary>The whole observable tree. model: the model's tree at this point, only for a target that must
+    /// prepare itself to look past a known deviation (AGENTFS_PROPERTY_AVOID); never to fill its own snapshot.</summary>
+    TreeSnapshot Snapshot(TreeSnapshot model);
+
+    /// <summary>After the last step: what must hold once everything is closed and opened again (compared with
+    /// the model's final tree); the first difference as (category, detail), or null.</summary>
+    (string Category, string Detail)? Finish(TreeSnapshot model);
 }
 
 /// <summary>How often each kind of operation succeeded or failed (with which errno) on the model: shows whether
@@ -25,8 +70,8 @@ public sealed class RunStats
             .Select(kv => $"{(kv.Key.Item2 == 0 ? "ok" : Errno.Name(kv.Key.Item2))} {kv.Value}"))));
 }
 
-/// <summary>A mismatch between the library and the model.</summary>
-public sealed record PropertyFailure(RunSettings Settings, List<Step> BaseTree, List<Step> Steps,
+/// <summary>A mismatch between the system under test (the library, or a mount of it) and the model.</summary>
+public sealed record PropertyFailure(DifferentialSettings Settings, List<Step> BaseTree, List<Step> Steps,
     int FailingStep, string Category, string Detail)
 {
     /// <summary>What minimization keeps: the kind of the failing operation and the kind of difference.</summary>
@@ -37,14 +82,14 @@ public sealed record PropertyFailure(RunSettings Settings, List<Step> BaseTree, 
         var sb = new StringBuilder();
         string where = FailingStep == 0 ? "before the first operation (the overlay of the base tree)"
             : FailingStep > Steps.Count ? "in the final checks"
-            : $"at step {FailingStep} of {Steps.Count}: {Steps[FailingStep - 1]}";
-        sb.Append($"{title}: library and model differ {where} ({Settings})\n");
+            : $"at step {FailingStep} of {Steps.Count}: {Settings.Describe(Steps[FailingStep - 1])}";
+        sb.Append($"{title}: {Settings.TargetName} and model differ {where} ({Settings})\n");
         sb.Append($"  [{Category}] {Detail.Replace("\n", "\n  ")}\n");
         sb.Append("Base tree (the store overlays it; the model started as cp -a of it):\n");
         sb.Append($"    file    {Operations.Untouched} (never touched by operations)\n");
         foreach (var b in BaseTree) sb.Append("    ").Append(b.BaseString()).Append('\n');
         sb.Append("Operations (paths relative to the root):\n");
-        sb.Append(Operations.Describe(FailingStep > Steps.Count ? Steps : Steps.Take(Math.Max(FailingStep, 0)), FailingStep));
+        sb.Append(Operations.Describe(FailingStep > Steps.Count ? Steps : Steps.Take(Math.Max(FailingStep, 0)), FailingStep, Settings.Describe));
         return sb.ToString();
     }
 
@@ -52,32 +97,30 @@ public sealed record PropertyFailure(RunSettings Settings, List<Step> BaseTree, 
     public string Code()
     {
         var steps = FailingStep > Steps.Count ? Steps : Steps.Take(Math.Max(FailingStep, 0)).ToList();
-        string settings = Settings.CommitInterval is { } ci
-            ? $"new RunSettings({Settings.ChunkSize}, TimeSpan.FromMilliseconds({ci.TotalMilliseconds}))" : $"new RunSettings({Settings.ChunkSize})";
-        return $"DifferentialRun.AssertSame({settings},\n" +
+        return $"DifferentialRun.AssertSame({Settings.ToCode()},\n" +
                $"    baseTree: [{string.Join(", ", BaseTree.Select(b => b.ToCode()))}],\n" +
                $"    steps: [{string.Join(", ", steps.Select(b => b.ToCode()))}]);";
     }
 }
 
 /// <summary>
-/// Runs one case against the library (a store over a base directory) and against a model (a real directory
-/// that starts as a copy of the base), comparing each operation's errno and then the whole observable tree.
+/// Runs one case against the system under test (a store over a base directory: the library, or a FUSE mount of
+/// it, see <see cref="DifferentialSettings"/>) and against a model (a real directory that starts as a copy of
+/// the base), comparing each operation's errno and then the whole observable tree.
 /// </summary>
 public sealed class DifferentialRun : IDisposable
 {
-    private readonly RunSettings _settings;
+    private readonly DifferentialSettings _settings;
     private readonly string _root, _baseDir, _modelDir, _storePath, _snapDir;
     private readonly List<string> _baseDescription = [];
     private readonly List<(long Id, string Dir)> _checkpoints = [];
     private readonly List<int> _history = [];
     private RunStats? _stats;
-    private AgentStore? _store;
-    private AgentFileSystem? _fs;
+    private IDifferentialTarget? _target;
     private TreeSnapshot? _model;
     private string _baseHash = "";
 
-    private DifferentialRun(RunSettings settings)
+    private DifferentialRun(DifferentialSettings settings)
     {
         _settings = settings;
         _root = NewTempDir(TempParent, "agentfs-prop-");
@@ -111,21 +154,20 @@ public sealed class DifferentialRun : IDisposable
     private static string NewTempDir(string parent, string prefix) =>
         Directory.CreateDirectory(Path.Combine(parent, prefix + Guid.NewGuid().ToString("N")[..12])).FullName;
 
-    private AgentFileSystem Fs => _fs!;
+    private IDifferentialTarget Target => _target!;
     private string M(string rel) => rel.Length == 0 ? _modelDir : _modelDir + "/" + rel;
-    private static string Under(string root, string rel) => rel.Length == 0 ? root : root + "/" + rel;
 
     /// <summary>Runs a generated case (base entries and operations resolved against the state as it goes) or,
     /// with baseTree and steps, a concrete one.</summary>
-    public static PropertyFailure? Run(RunSettings settings, BaseEntry[]? generatedBase, GenOp[]? generated,
+    public static PropertyFailure? Run(DifferentialSettings settings, BaseEntry[]? generatedBase, GenOp[]? generated,
         List<Step>? baseTree = null, List<Step>? steps = null, RunStats? stats = null)
     {
         using var run = new DifferentialRun(settings) { _stats = stats };
         return run.Execute(generatedBase, generated, baseTree, steps);
     }
 
-    /// <summary>For regression tests: runs a concrete case and fails with the report when the library and Linux differ.</summary>
-    public static void AssertSame(RunSettings settings, List<Step> baseTree, List<Step> steps)
+    /// <summary>For regression tests: runs a concrete case and fails with the report when the system under test and Linux differ.</summary>
+    public static void AssertSame(DifferentialSettings settings, List<Step> baseTree, List<Step> steps)
     {
         if (Run(settings, null, null, baseTree, steps) is { } f)
             throw new Xunit.Sdk.XunitException(f.Report("Mismatch"));
@@ -143,8 +185,8 @@ public sealed class DifferentialRun : IDisposable
         CopyTree(_baseDir, _modelDir);
         try
         {
-            _store = AgentStore.Create(_storePath, _baseDir, _settings.Options);
-            _fs = _store.OpenFileSystem("main");
+            _target = _settings.CreateTarget();
+            _target.Start(_baseDir, _storePath, _root);
             if (Compare() is { } d0) return Fail(0, d0.Category, d0.Detail);
         }
         catch (Exception e) { return Fail(0, "exception", e.ToString()); }
@@ -157,24 +199,15 @@ public sealed class DifferentialRun : IDisposable
             if (Apply(step) is { } d) return Fail(i + 1, d.Category, d.Detail);
         }
 
-        // Final checks: everything survives a flush and a reopen (read-only), the untouched base file was
-        // never copied up, and the base directory did not change.
+        // Final checks: everything survives the target's own flush and reopen (IDifferentialTarget.Finish), and
+        // the base directory did not change.
         try
         {
-            var keep = Fs.GetAttributes(Operations.Untouched);
-            Fs.Flush();
-            long rows = _store!.Read(c =>
-                (long)Store.StoreDatabase.Scalar(c, "SELECT (SELECT count(*) FROM inodes WHERE ino=$i) + (SELECT count(*) FROM chunks WHERE ino=$i)", null, ("$i", (long)keep.Ino))!);
-            if (rows != 0) return Fail(count + 1, "copied-up", $"{Operations.Untouched} was only read but has {rows} rows in the store");
-            _fs!.Dispose();
-            _store.Dispose();
-            _fs = null;
-            _store = AgentStore.Open(_storePath, _settings.Options);
-            _fs = _store.OpenFileSystem("main", readOnly: true);
-            if (Compare() is { } d) return Fail(count + 1, "after-reopen-" + d.Category, d.Detail);
+            _model = TreeSnapshot.OfModel(_modelDir);
+            if (Target.Finish(_model) is { } d) return Fail(count + 1, d.Category, d.Detail);
         }
         catch (Exception e) { return Fail(count + 1, "exception", e.ToString()); }
-        finally { CloseStore(); }
+        finally { CloseTarget(); }
         string after = TreeSnapshot.HashDirectory(_baseDir);
         if (after != _baseHash) return Fail(count + 1, "base-changed", "the base directory changed (hash of paths, modes, inodes, times, contents, xattrs)");
         return null;
@@ -327,7 +360,9 @@ public sealed class DifferentialRun : IDisposable
     /// for other bugs: symlink-ancestor-renames (rename/exchange of a directory with its own ancestor or descendant
     /// named through a symbolic link),
     /// mkdir-symlinks (CreateDirectory through a symbolic link), parent-symlinks (path operations whose parent
-    /// path ends in a symbolic link), empty-writes (WriteAt of 0 bytes).</summary>
+    /// path ends in a symbolic link), empty-writes (WriteAt of 0 bytes); through a mount (AgentFs.EndToEnd.Tests):
+    /// readdirplus-unlooked (look every path up before listing), passthrough-release-race (retry an open for
+    /// writing that fails with ETXTBSY), see MountTarget.</summary>
     public static readonly HashSet<string> Avoid =
         (Environment.GetEnvironmentVariable("AGENTFS_PROPERTY_AVOID") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
 
@@ -490,16 +525,17 @@ public sealed class DifferentialRun : IDisposable
             _stats?.Count(OpKind.Skip, 0);
             return null;
         }
+        string name = _settings.TargetName;
         byte[]? modelData = null, libData = null;
         int modelErr = ApplyModel(s, _modelDir, ref modelData);
         int libErr;
-        try { libErr = ApplyLibrary(s, ref libData); }
+        try { libErr = ApplyTarget(s, ref libData); }
         catch (AgentFsException e) { libErr = e.Errno; }
-        catch (Exception e) { return ("exception", $"the library threw {e}"); }
+        catch (Exception e) { return ("exception", $"the {name} threw {e}"); }
 
         _stats?.Count(s.Kind, modelErr);
         if (modelErr != libErr && !(IgnoreErrnoDifferences && modelErr != 0 && libErr != 0))
-            return ("errno", $"library {E(libErr)}, model (Linux) {E(modelErr)}");
+            return ("errno", $"{name} {E(libErr)}, model (Linux) {E(modelErr)}");
         if (modelData != null && !modelData.AsSpan().SequenceEqual(libData))
             return ("read-data", "Read returned different bytes: " + TreeSnapshot.ContentDiff(libData ?? [], modelData));
         return Compare();
@@ -509,9 +545,9 @@ public sealed class DifferentialRun : IDisposable
     {
         _model = TreeSnapshot.OfModel(_modelDir);
         TreeSnapshot lib;
-        try { lib = TreeSnapshot.OfLibrary(Fs); }
-        catch (Exception e) { return ("read-tree", $"reading the library's tree failed: {e}"); }
-        return lib.FirstDifference(_model);
+        try { lib = Target.Snapshot(_model); }
+        catch (Exception e) { return ("read-tree", $"reading the {_settings.TargetName}'s tree failed: {e}"); }
+        return lib.FirstDifference(_model, _settings.TargetName);
     }
 
     private int ApplyModel(Step s, string root)
@@ -520,41 +556,12 @@ public sealed class DifferentialRun : IDisposable
         return ApplyModel(s, root, ref unused);
     }
 
+    /// <summary>The step on the model: libc calls (<see cref="LibcSteps"/>); a checkpoint is a cp -a copy of the
+    /// model, a rollback restores one.</summary>
     private int ApplyModel(Step s, string root, ref byte[]? data)
     {
-        string M(string rel) => Under(root, rel);
         switch (s.Kind)
         {
-            case OpKind.Create: return ModelLibc.WriteFile(M(s.P), 0, Step.Data(s.Seed, s.A), true, (uint)s.B);
-            case OpKind.WriteAt: return ModelLibc.WriteFile(M(s.P), s.A, Step.Data(s.Seed, s.B), false, 0);
-            case OpKind.Truncate: return ModelLibc.Truncate(M(s.P), s.A);
-            case OpKind.Rename:
-                return ModelLibc.Rename(M(s.P), M(s.Q), s.Flags == 1 ? ModelLibc.RENAME_NOREPLACE : s.Flags == 2 ? ModelLibc.RENAME_EXCHANGE : 0);
-            case OpKind.Link: return ModelLibc.Link(M(s.Q), M(s.P));
-            case OpKind.Remove:
-                if (s.Flags == 1) return ModelLibc.Unlink(M(s.P));
-                if (s.Flags == 2) return ModelLibc.Rmdir(M(s.P));
-                {
-                    int e = ModelLibc.TryStat(M(s.P), false, out var st);
-                    return e != 0 ? e : st.IsDir ? ModelLibc.Rmdir(M(s.P)) : ModelLibc.Unlink(M(s.P));
-                }
-            case OpKind.Mkdir:
-                if (s.Flags == 1)
-                {
-                    int e = ModelLibc.Mkdir(M(s.P), 0x1C0);
-                    return e != 0 ? e : ModelLibc.Chmod(M(s.P), (uint)s.A);
-                }
-                return MkdirP(root, s.P, (uint)s.A);
-            case OpKind.Symlink: return ModelLibc.Symlink(s.Q, M(s.P));
-            case OpKind.Chmod: return ModelLibc.Chmod(M(s.P), (uint)s.A);
-            case OpKind.SetXattr: return ModelLibc.SetXattr(M(s.P), s.Q, Step.Data(s.Seed, s.A), s.Flags);
-            case OpKind.RemoveXattr: return ModelLibc.RemoveXattr(M(s.P), s.Q);
-            case OpKind.ReadAt:
-            {
-                int e = ModelLibc.ReadAt(M(s.P), s.A, (int)s.B, out var d);
-                data = e == 0 ? d : null;
-                return e;
-            }
             case OpKind.Checkpoint:
             {
                 string dir = _snapDir + "/" + _checkpoints.Count;
@@ -573,116 +580,36 @@ public sealed class DifferentialRun : IDisposable
                 CopyTree(_checkpoints[k].Dir, _modelDir);
                 return 0;
             }
-            default: return 0;
+            default: return LibcSteps.Apply(s, root, ref data);
         }
     }
 
-    /// <summary>mkdir -p as coreutils does it (symbolic links followed everywhere; the given mode for every
-    /// directory created): an existing directory is fine; after EEXIST, a non-directory is ENOTDIR in the middle
-    /// and EEXIST at the end, a dangling link is EEXIST, a loop ELOOP.</summary>
-    private static int MkdirP(string root, string rel, uint mode)
+    private int ApplyTarget(Step s, ref byte[]? data)
     {
-        string M(string r) => Under(root, r);
-        string[] parts = rel.Split('/');
-        string cur = "";
-        for (int i = 0; i < parts.Length; i++)
-        {
-            cur = cur.Length == 0 ? parts[i] : cur + "/" + parts[i];
-            bool last = i == parts.Length - 1;
-            int e = ModelLibc.Mkdir(M(cur), 0x1C0);
-            if (e == 0)
-            {
-                ModelLibc.Chmod(M(cur), mode);
-                continue;
-            }
-            if (e != Errno.EEXIST) return e;
-            int se = ModelLibc.TryStat(M(cur), follow: true, out var st);
-            if (se == Errno.ENOENT) return Errno.EEXIST;
-            if (se != 0) return se;
-            if (!st.IsDir) return last ? Errno.EEXIST : Errno.ENOTDIR;
-        }
-        return 0;
-    }
-
-    private static byte[] U(string s) => Encoding.UTF8.GetBytes(s);
-
-    private int ApplyLibrary(Step s, ref byte[]? data)
-    {
-        var fs = Fs;
         switch (s.Kind)
         {
-            case OpKind.Create: fs.WriteAllBytes(s.P, Step.Data(s.Seed, s.A), (uint)s.B); break;
-            case OpKind.WriteAt: fs.WriteAt(s.P, s.A, Step.Data(s.Seed, s.B)); break;
-            case OpKind.Truncate: fs.Truncate(s.P, s.A); break;
-            case OpKind.Rename:
-                if (s.Flags == 2) fs.Exchange(s.P, s.Q);
-                else fs.Move(s.P, s.Q, overwrite: s.Flags != 1);
-                break;
-            case OpKind.Link: fs.CreateHardLink(s.P, s.Q); break;
-            case OpKind.Remove:
-                if (s.Flags == 0) fs.Delete(s.P);
-                else
-                {
-                    ulong parent = fs.GetAttributes(Step.Parent(s.P)).Ino;
-                    if (s.Flags == 1) fs.Unlink(parent, U(Step.Name(s.P)));
-                    else fs.Rmdir(parent, U(Step.Name(s.P)));
-                }
-                break;
-            case OpKind.Mkdir:
-                if (s.Flags == 1) fs.Mkdir(fs.GetAttributes(Step.Parent(s.P)).Ino, U(Step.Name(s.P)), (uint)s.A);
-                else fs.CreateDirectory(s.P, (uint)s.A);
-                break;
-            case OpKind.Symlink: fs.CreateSymbolicLink(s.P, s.Q); break;
-            case OpKind.Chmod: fs.SetMode(s.P, (uint)s.A); break;
-            case OpKind.SetXattr:
-                if (s.Flags == 0) fs.SetXattr(s.P, s.Q, Step.Data(s.Seed, s.A));
-                else fs.SetXattr(fs.GetAttributes(s.P).Ino, s.Q, Step.Data(s.Seed, s.A), s.Flags);
-                break;
-            case OpKind.RemoveXattr: fs.RemoveXattr(fs.GetAttributes(s.P).Ino, s.Q); break;
-            case OpKind.ReadAt:
-            {
-                ulong ino = fs.GetAttributes(s.P).Ino;
-                var buf = new byte[s.B];
-                int done = 0;
-                while (done < buf.Length)
-                {
-                    int n = fs.Read(ino, s.A + done, buf.AsSpan(done));
-                    if (n <= 0) break;
-                    done += n;
-                }
-                data = buf[..done];
-                break;
-            }
             case OpKind.Checkpoint:
             {
-                var info = fs.Checkpoint($"step checkpoint #{_checkpoints.Count}");
-                _checkpoints[^1] = (info.Id, _checkpoints[^1].Dir);
-                break;
+                long id = Target.Checkpoint($"step checkpoint #{_checkpoints.Count}");
+                _checkpoints[^1] = (id, _checkpoints[^1].Dir);
+                return 0;
             }
-            case OpKind.Rollback: fs.Rollback(_checkpoints[(int)s.A].Id); break;
-            case OpKind.Flush: fs.Flush(); break;
-            case OpKind.Reopen:
-                _fs!.Dispose();
-                _store!.Dispose();
-                _fs = null;
-                _store = AgentStore.Open(_storePath, _settings.Options);
-                _fs = _store.OpenFileSystem("main");
-                break;
+            case OpKind.Rollback:
+                Target.Rollback(_checkpoints[(int)s.A].Id);
+                return 0;
+            default: return Target.Apply(s, ref data);
         }
-        return 0;
     }
 
-    private void CloseStore()
+    private void CloseTarget()
     {
-        try { _fs?.Dispose(); } catch { }
-        try { _store?.Dispose(); } catch { }
-        _fs = null;
-        _store = null;
+        try { _target?.Dispose(); } catch { }
+        _target = null;
     }
 
     public void Dispose()
     {
-        CloseStore();
+        CloseTarget();
         try { Directory.Delete(_root, true); } catch { }
     }
 }

@@ -7,6 +7,8 @@ public enum OpKind
 {
     Skip, Create, WriteAt, Truncate, Rename, Link, Remove, Mkdir, Symlink, Chmod, SetXattr, RemoveXattr, ReadAt,
     Checkpoint, Rollback, Flush, Reopen,
+    /// <summary>Only through a mount (AgentFs.EndToEnd.Tests): dispose the AgentMount and mount the store again.</summary>
+    Remount,
 }
 
 /// <summary>
@@ -66,6 +68,7 @@ public sealed record Step(OpKind Kind, string P = "", string Q = "", long A = 0,
         OpKind.Rollback => $"Rollback(checkpoint #{A + 1})",
         OpKind.Flush => "Flush()",
         OpKind.Reopen => "Reopen()  // dispose file system and store, AgentStore.Open again",
+        OpKind.Remount => "Remount()  // dispose the AgentMount (durable flush, unmount), AgentMount.Mount again",
         _ => Kind.ToString(),
     };
 
@@ -131,15 +134,18 @@ public static class Operations
     public static readonly uint[] DirModes = [0x1ED, 0x1C0, 0x16D, 0x3FF, 0x5ED, 0x1E8];               // 0755 0700 0555 01777 02755 0750
     public static readonly string[] XattrNames = ["user.a", "user.b", "user.c", "user.long.attribute.name"];
 
-    public static Gen<PropertyCase> CaseGen(int maxSteps, IReadOnlySet<OpKind>? only)
+    /// <summary>The operation kinds the library test generates, with their weights.</summary>
+    public static readonly (int Weight, OpKind Kind)[] DefaultWeights =
+    [
+        (12, OpKind.Create), (14, OpKind.WriteAt), (8, OpKind.Truncate), (12, OpKind.Rename), (6, OpKind.Link),
+        (10, OpKind.Remove), (7, OpKind.Mkdir), (6, OpKind.Symlink), (5, OpKind.Chmod), (6, OpKind.SetXattr),
+        (2, OpKind.RemoveXattr), (4, OpKind.ReadAt), (4, OpKind.Checkpoint), (3, OpKind.Rollback),
+        (3, OpKind.Flush), (2, OpKind.Reopen),
+    ];
+
+    public static Gen<PropertyCase> CaseGen(int maxSteps, IReadOnlySet<OpKind>? only, (int Weight, OpKind Kind)[]? weights = null)
     {
-        var kinds = new (int, OpKind)[]
-        {
-            (12, OpKind.Create), (14, OpKind.WriteAt), (8, OpKind.Truncate), (12, OpKind.Rename), (6, OpKind.Link),
-            (10, OpKind.Remove), (7, OpKind.Mkdir), (6, OpKind.Symlink), (5, OpKind.Chmod), (6, OpKind.SetXattr),
-            (2, OpKind.RemoveXattr), (4, OpKind.ReadAt), (4, OpKind.Checkpoint), (3, OpKind.Rollback),
-            (3, OpKind.Flush), (2, OpKind.Reopen),
-        };
+        var kinds = (weights ?? DefaultWeights).Select(w => (w.Weight, w.Kind)).ToArray();
         if (only != null) kinds = kinds.Where(k => only.Contains(k.Item2)).ToArray();
         var kindGen = Gen.Frequency(kinds);
         var op = Gen.Select(kindGen, Gen.Int[0, 99_999], Gen.Int[0, 99_999], Gen.Int[0, 999_999], Gen.Int[0, 999_999],
@@ -215,14 +221,14 @@ public static class Operations
         _ => 1 + sel / 5 % 8,
     };
 
-    public static string Describe(IEnumerable<Step> steps, int failing = -1)
+    public static string Describe(IEnumerable<Step> steps, int failing = -1, Func<Step, string>? describe = null)
     {
         var sb = new StringBuilder();
         int i = 0;
         foreach (var s in steps)
         {
             i++;
-            sb.Append($"  {i,3}. {s}");
+            sb.Append($"  {i,3}. {(describe ?? (x => x.ToString()))(s)}");
             if (i == failing) sb.Append("   <-- FAILS");
             sb.Append('\n');
         }

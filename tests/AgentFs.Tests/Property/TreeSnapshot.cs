@@ -110,8 +110,9 @@ public sealed class TreeSnapshot
         return s;
     }
 
-    /// <summary>The first difference between the library (this) and the model, as (category, description), or null.</summary>
-    public (string Category, string Detail)? FirstDifference(TreeSnapshot model)
+    /// <summary>The first difference between the system under test (this; named so in the description) and the
+    /// model, as (category, description), or null.</summary>
+    public (string Category, string Detail)? FirstDifference(TreeSnapshot model, string name = "library")
     {
         if (Problems.Count > 0) return ("library-inconsistent", string.Join("\n", Problems));
         var onlyLib = Nodes.Keys.Where(k => !model.Nodes.ContainsKey(k)).ToList();
@@ -119,31 +120,31 @@ public sealed class TreeSnapshot
         if (onlyLib.Count > 0 || onlyModel.Count > 0)
         {
             var sb = new StringBuilder("the set of paths differs:");
-            if (onlyLib.Count > 0) sb.Append("\n    only in the library: ").Append(string.Join(", ", onlyLib.Select(p => $"\"{p}\" ({Describe(Nodes[p])})")));
-            if (onlyModel.Count > 0) sb.Append("\n    only in the model:   ").Append(string.Join(", ", onlyModel.Select(p => $"\"{p}\" ({Describe(model.Nodes[p])})")));
+            if (onlyLib.Count > 0) sb.Append($"\n    only in the {name}: ").Append(string.Join(", ", onlyLib.Select(p => $"\"{p}\" ({Describe(Nodes[p])})")));
+            if (onlyModel.Count > 0) sb.Append($"\n    only in the {"model:".PadRight(name.Length + 1)} ").Append(string.Join(", ", onlyModel.Select(p => $"\"{p}\" ({Describe(model.Nodes[p])})")));
             return ("paths", sb.ToString());
         }
         foreach (var (p, l) in Nodes)
         {
             var m = model.Nodes[p];
             string at = $"\"{p}\"";
-            if (l.Type != m.Type) return ("type", $"{at}: type library {l.Type}, model {m.Type}");
-            if (l.Perm != m.Perm) return ("mode", $"{at}: permission bits library {Step.Oct(l.Perm)}, model {Step.Oct(m.Perm)}");
+            if (l.Type != m.Type) return ("type", $"{at}: type {name} {l.Type}, model {m.Type}");
+            if (l.Perm != m.Perm) return ("mode", $"{at}: permission bits {name} {Step.Oct(l.Perm)}, model {Step.Oct(m.Perm)}");
             if (l.Type != 'd')
             {
-                if (l.Size != m.Size) return ("size", $"{at}: size library {l.Size}, model {m.Size}");
+                if (l.Size != m.Size) return ("size", $"{at}: size {name} {l.Size}, model {m.Size}");
                 if (l.Type == 'f' && !l.Content.AsSpan().SequenceEqual(m.Content))
                     return ("content", $"{at}: content differs: {ContentDiff(l.Content!, m.Content!)}");
-                if (l.Target != m.Target) return ("symlink-target", $"{at}: symlink target library \"{l.Target}\", model \"{m.Target}\"");
-                if (l.Nlink != m.Nlink) return ("nlink", $"{at}: nlink library {l.Nlink}, model {m.Nlink}");
+                if (l.Target != m.Target) return ("symlink-target", $"{at}: symlink target {name} \"{l.Target}\", model \"{m.Target}\"");
+                if (l.Nlink != m.Nlink) return ("nlink", $"{at}: nlink {name} {l.Nlink}, model {m.Nlink}");
                 if (l.Group != m.Group)
                 {
                     string Same(TreeSnapshot t, Node n) => string.Join(", ", t.Nodes.Where(kv => kv.Value.Type != 'd' && kv.Value.Ino == n.Ino).Select(kv => $"\"{kv.Key}\""));
-                    return ("hardlink-group", $"{at}: hard-link group differs: library {{{Same(this, l)}}}, model {{{Same(model, m)}}}");
+                    return ("hardlink-group", $"{at}: hard-link group differs: {name} {{{Same(this, l)}}}, model {{{Same(model, m)}}}");
                 }
             }
             string lx = XattrString(l.Xattrs), mx = XattrString(m.Xattrs);
-            if (lx != mx) return ("xattr", $"{at}: user xattrs library {{{lx}}}, model {{{mx}}}");
+            if (lx != mx) return ("xattr", $"{at}: user xattrs {name} {{{lx}}}, model {{{mx}}}");
         }
         return null;
     }
