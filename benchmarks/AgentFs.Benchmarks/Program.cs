@@ -29,7 +29,7 @@ var config = DefaultConfig.Instance
     .WithOptions(ConfigOptions.JoinSummary);
 
 var summaries = BenchmarkSwitcher.FromTypes(
-    [typeof(SmallFilePerFile), typeof(SmallFileBulk), typeof(Sequential), typeof(DeepPath), typeof(Versions)])
+    [typeof(SmallFilePerFile), typeof(SmallFileBulk), typeof(Sequential), typeof(DeepPath), typeof(Versions), typeof(DiffBenchmarks)])
     .Run(args, config).ToList();
 
 if (summaries.Count > 0)
