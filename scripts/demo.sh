@@ -33,6 +33,8 @@ run $A rollback "$S" "$cp1"
 run $A fs "$S" ls -l /
 run $A fs "$S" cat src/main.py
 run $A fs "$S" cat src/main.py --branch experiment
+run $A diff "$S" --branch experiment
+run $A diff "$S" --name-status
 run $A log "$S"
 run $A branches "$S"
 after=$(cd "$work/project" && find . -type f -exec sha256sum {} + | sort | sha256sum)
