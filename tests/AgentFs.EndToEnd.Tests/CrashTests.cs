@@ -6,14 +6,7 @@ namespace AgentFs.EndToEnd.Tests;
 /// keeps everything that was fsynced.</summary>
 public class CrashTests
 {
-    private static readonly string Agentfs = Path.Combine(RepoRoot(), "agentfs");
-
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "AgentFs.sln"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
+    private static readonly string Agentfs = MountedStore.AgentfsCommand;
 
     [Fact]
     public void KillDashNineLosesNothingThatWasFsynced()

@@ -3,14 +3,7 @@ namespace AgentFs.EndToEnd.Tests;
 /// <summary>checkpoint, rollback, branch and log from another process (the real ./agentfs) while a branch is mounted.</summary>
 public class LiveControlTests
 {
-    private static readonly string Agentfs = Path.Combine(RepoRoot(), "agentfs");
-
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "AgentFs.sln"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
+    private static readonly string Agentfs = MountedStore.AgentfsCommand;
 
     [Fact]
     public void RollbackFromAnotherProcessShowsTheCheckpointAtOnce()

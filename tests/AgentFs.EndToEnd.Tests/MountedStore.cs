@@ -22,6 +22,16 @@ public sealed class MountedStore : IDisposable
         Mount();
     }
 
+    /// <summary>The repository's ./agentfs (builds the command when the sources changed), for tests that need another process.</summary>
+    public static readonly string AgentfsCommand = Path.Combine(RepoRoot(), "agentfs");
+
+    private static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "AgentFs.sln"))) return d.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
     public string Root { get; }
     public string BaseDir { get; }
     public string MountPoint { get; }
