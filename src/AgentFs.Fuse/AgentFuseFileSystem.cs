@@ -189,7 +189,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             Enter(context);
             var a = _fs.Symlink(parent, name, target);
             Remember(parent, name);
-            Fill(ref entry, _fs.Lookup(parent, name));
+            _fs.AddReference(a.Ino);
+            Fill(ref entry, a);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -200,9 +201,10 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             Enter(context);
-            _fs.Mknod(parent, name, mode, rdev);
+            var a = _fs.Mknod(parent, name, mode, rdev);
             Remember(parent, name);
-            Fill(ref entry, _fs.Lookup(parent, name));
+            _fs.AddReference(a.Ino);
+            Fill(ref entry, a);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -213,9 +215,10 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             Enter(context);
-            _fs.Mkdir(parent, name, mode);
+            var a = _fs.Mkdir(parent, name, mode);
             Remember(parent, name);
-            Fill(ref entry, _fs.Lookup(parent, name));
+            _fs.AddReference(a.Ino);
+            Fill(ref entry, a);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -262,9 +265,10 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             Enter(context);
-            _fs.Link(nodeId, newParent, newName);
+            var a = _fs.Link(nodeId, newParent, newName);
             Remember(newParent, newName);
-            Fill(ref entry, _fs.Lookup(newParent, newName));
+            _fs.AddReference(a.Ino);
+            Fill(ref entry, a);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -334,7 +338,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             Enter(context);
             var a = _fs.Create(parent, name, mode);
             Remember(parent, name);
-            Fill(ref entry, _fs.Lookup(parent, name));
+            _fs.AddReference(a.Ino);
+            Fill(ref entry, a);
             _fs.Open(a.Ino);
             open.Fh = 0;
             open.OpenFlags = FuseOpenFlags.KeepCache;

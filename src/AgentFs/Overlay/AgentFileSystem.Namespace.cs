@@ -35,6 +35,11 @@ public sealed partial class AgentFileSystem
         return rec;
     }
 
+    /// <summary>Counts one kernel reference to an inode the caller just created or linked (its reply carries an
+    /// entry), without looking the name up again.</summary>
+    public void AddReference(ulong ino) =>
+        Interlocked.Increment(ref _nodes.GetOrAdd(ino, static _ => new NodeState()).Lookups);
+
     /// <summary>forget: the kernel dropped count references to an inode.</summary>
     public void Forget(ulong ino, ulong count)
     {
