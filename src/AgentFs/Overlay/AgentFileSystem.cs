@@ -292,6 +292,7 @@ public sealed partial class AgentFileSystem : IDisposable
         if (depth != 0) rec.HideFrom = long.MaxValue; // hiding of lower data is kept by the lower versions
         if (depth == -1 && rec.IsSymlink && rec.Target == null && rec.Origin != null) rec.Target = _base.ReadLink(rec.Origin);
         _current.Inodes[ino] = rec;
+        _current.RecordCount++;
         _current.NoteChange(128);
         return rec;
     }
@@ -299,6 +300,7 @@ public sealed partial class AgentFileSystem : IDisposable
     private void PutNewRecord(InodeRecord rec)
     {
         _current.Inodes[rec.Ino] = rec;
+        _current.RecordCount++;
         _current.NoteChange(128);
     }
 
@@ -361,7 +363,7 @@ public sealed partial class AgentFileSystem : IDisposable
             _commitSignal.Wait(Math.Max(10, interval / 4));
             if (_disposed) break;
             var cur = _current;
-            bool due = cur.DirtyBytes >= _store.Options.MaxDirtyBytes / 4 || cur.Inodes.Count >= 4096 ||
+            bool due = cur.DirtyBytes >= _store.Options.MaxDirtyBytes / 4 || cur.RecordCount >= 4096 ||
                        (cur.FirstChangeTicks != 0 && Environment.TickCount64 - cur.FirstChangeTicks >= interval) ||
                        _flushing != null;
             if (!due) continue;
@@ -375,7 +377,7 @@ public sealed partial class AgentFileSystem : IDisposable
     {
         long dirty = _current.DirtyBytes;
         long max = _store.Options.MaxDirtyBytes;
-        if (dirty >= max / 4 || _current.Inodes.Count >= 4096) _commitSignal.Release();
+        if (dirty >= max / 4 || _current.RecordCount >= 4096) _commitSignal.Release();
         if (dirty >= 2 * max) Flush(durable: false); // back-pressure: bound memory
     }
 

@@ -74,6 +74,9 @@ internal sealed class MemTable
     public readonly Dictionary<ulong, HashSet<long>> ChunksByIno = new();
     public readonly List<OpLogEntry> Ops = new();
     public long DirtyBytes;
+    /// <summary>Records added to <see cref="Inodes"/> (under the write lock): ConcurrentDictionary.Count takes
+    /// every bucket lock, too dear for a check after each mutation.</summary>
+    public int RecordCount;
     public long FirstChangeTicks;
     public bool IsEmpty => Dentries.IsEmpty && Inodes.IsEmpty && Chunks.IsEmpty && Ops.Count == 0;
 
