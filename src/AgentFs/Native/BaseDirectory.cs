@@ -244,6 +244,29 @@ internal sealed unsafe class BaseDirectory : IDisposable
         return result;
     }
 
+    /// <summary>One extended attribute of a base object (not following symlinks), or null when it has none by that name.</summary>
+    public byte[]? ReadXattr(ReadOnlySpan<byte> rel, string name)
+    {
+        byte[] full = FullPath(rel);
+        byte[] z = new byte[Encoding.UTF8.GetByteCount(name) + 1];
+        Encoding.UTF8.GetBytes(name, z);
+        fixed (byte* p = full)
+        fixed (byte* nm = z)
+        {
+            while (true)
+            {
+                nint size = LibC.lgetxattr(p, nm, null, 0);
+                if (size < 0) return null;
+                byte[] value = new byte[size];
+                nint n;
+                fixed (byte* v = value)
+                    n = LibC.lgetxattr(p, nm, v, (nuint)value.Length);
+                if (n >= 0) return n == value.Length ? value : value.AsSpan(0, (int)n).ToArray();
+                if (LibC.LastErrno != 34) return null; // ERANGE: it grew in between; ask again
+            }
+        }
+    }
+
     /// <summary>The file system statistics of the base (statvfs f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree).</summary>
     public (ulong Bsize, ulong Blocks, ulong Bfree, ulong Bavail, ulong Files, ulong Ffree) StatFs()
     {

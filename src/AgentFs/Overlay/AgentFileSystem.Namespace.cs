@@ -15,7 +15,19 @@ public sealed partial class AgentFileSystem
     /// <summary>lookup: finds name in a directory and counts one kernel reference to the result (see <see cref="Forget"/>).</summary>
     public InodeAttributes Lookup(ulong parent, ReadOnlySpan<byte> name) => LookupCore(parent, name, count: true, out _).ToAttributes();
 
-    private InodeRecord LookupCore(ulong parent, ReadOnlySpan<byte> name, bool count, out byte[]? baseOrigin)
+    /// <summary>lookup that answers a missing name with false instead of an exception (misses are common:
+    /// compilers and git probe many names that do not exist). Other errors still throw.</summary>
+    public bool TryLookup(ulong parent, ReadOnlySpan<byte> name, out InodeAttributes attributes)
+    {
+        var rec = LookupCore(parent, name, count: true, out _, throwIfMissing: false);
+        attributes = rec?.ToAttributes() ?? default;
+        return rec != null;
+    }
+
+    private InodeRecord LookupCore(ulong parent, ReadOnlySpan<byte> name, bool count, out byte[]? baseOrigin) =>
+        LookupCore(parent, name, count, out baseOrigin, throwIfMissing: true)!;
+
+    private InodeRecord? LookupCore(ulong parent, ReadOnlySpan<byte> name, bool count, out byte[]? baseOrigin, bool throwIfMissing)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckName(name, lookup: true);
@@ -23,7 +35,7 @@ public sealed partial class AgentFileSystem
         if (!prec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {parent} is not a directory");
         byte[] n = name.ToArray();
         if (!TryResolveEntry(parent, prec, n, out ulong ino, out _, out baseOrigin))
-            throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist");
+            return throwIfMissing ? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist") : null;
         var rec = FindRecord(ino, baseOrigin, out _)
             ?? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} vanished from the base directory");
         if (count || baseOrigin != null)
@@ -394,7 +406,10 @@ public sealed partial class AgentFileSystem
 
     /// <summary>getxattr: the value, or ENODATA.</summary>
     public byte[] GetXattr(ulong ino, string name) =>
-        Xattrs(GetRecord(ino)).TryGetValue(name, out var v) ? v : throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+        TryGetXattr(ino, name) ?? throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+
+    /// <summary>getxattr without an exception for a missing name (the kernel asks for security.* names often).</summary>
+    public byte[]? TryGetXattr(ulong ino, string name) => TryGetXattr(GetRecord(ino), name);
 
     public IReadOnlyList<string> ListXattr(ulong ino) => Xattrs(GetRecord(ino)).Keys.ToList();
 
@@ -433,6 +448,58 @@ public sealed partial class AgentFileSystem
             Log("removexattr", ino);
         }
         AfterWrite();
+    }
+
+    /// <summary>The attribute that gives an executable file capabilities; a change of its content or owner drops it.</summary>
+    public const string CapabilityXattr = "security.capability";
+
+    /// <summary>Whether the inode has the extended attribute <paramref name="name"/>.</summary>
+    public bool HasXattr(ulong ino, string name) => TryGetXattr(GetRecord(ino), name) != null;
+
+    private byte[]? TryGetXattr(InodeRecord rec, string name) =>
+        rec.XattrsFromBase && rec.Origin != null ? _base.ReadXattr(rec.Origin, name)
+        : rec.Xattrs != null && rec.Xattrs.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>
+    /// Drops the privileges a write, a truncation or a change of owner must drop, as the kernel does for a
+    /// local file system: the security.capability attribute always, and with <paramref name="setIds"/> (the
+    /// caller lacks CAP_FSETID) the set-user-id bit, and the set-group-id bit when the group may execute.
+    /// Nothing is written when there is nothing to drop. A FUSE mount with FUSE_HANDLE_KILLPRIV_V2 calls this.
+    /// Returns whether anything was dropped.
+    /// </summary>
+    public bool KillPrivileges(ulong ino, bool setIds)
+    {
+        CheckWritable();
+        bool changed = false;
+        lock (_writeLock)
+        {
+            var current = GetRecord(ino);
+            uint mode = current.Mode;
+            if (setIds && !current.IsDirectory)
+            {
+                mode &= ~0x800u;                   // S_ISUID
+                if ((mode & 0x8) != 0) mode &= ~0x400u; // S_ISGID when S_IXGRP
+            }
+            var xattrs = Xattrs(current);
+            bool capability = xattrs.ContainsKey(CapabilityXattr);
+            if (mode != current.Mode || capability)
+            {
+                var rec = RecordForWrite(ino);
+                rec.Mode = mode;
+                if (capability)
+                {
+                    var rest = new SortedDictionary<string, byte[]>(xattrs, StringComparer.Ordinal);
+                    rest.Remove(CapabilityXattr);
+                    rec.Xattrs = rest;
+                    rec.XattrsFromBase = false;
+                }
+                rec.CtimeNs = AgentStore.NowNs();
+                Log("setattr", ino);
+                changed = true;
+            }
+        }
+        if (changed) AfterWrite();
+        return changed;
     }
 
     // ---- names ------------------------------------------------------------------------------------
