@@ -124,11 +124,11 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             Remember(parent, name);
-            Fill(ref entry, _fs.Lookup(parent, name));
-            return 0;
-        }
-        catch (AgentFsException e) when (e.Errno == Errno.ENOENT)
-        {
+            if (_fs.TryLookup(parent, name, out var attributes))
+            {
+                Fill(ref entry, attributes);
+                return 0;
+            }
             // A negative entry the kernel may cache: we are the only writer of this branch.
             entry.NodeId = 0;
             entry.SetTimeouts(EntryTimeout, TimeSpan.Zero);
@@ -161,7 +161,17 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                 (long)changes.Atime * 1_000_000_000 + changes.AtimeNsec,
                 (long)changes.Mtime * 1_000_000_000 + changes.MtimeNsec,
                 (long)changes.Ctime * 1_000_000_000 + changes.CtimeNsec);
-            Fill(ref attr.Attr, _fs.SetAttr(nodeId, req));
+            var result = _fs.SetAttr(nodeId, req);
+            // FUSE_HANDLE_KILLPRIV_V2: a truncation or a change of owner drops the capability attribute, and the
+            // set-id bits when the kernel says so (the caller lacks CAP_FSETID, or a chown of a non-directory).
+            bool killIds = ((uint)changes.Valid & (uint)FuseSetAttrValid.KillSuidGid) != 0;
+            if (killIds || (f & (SetAttrFields.Size | SetAttrFields.Uid | SetAttrFields.Gid)) != 0)
+            {
+                _capabilityNodes.TryRemove(nodeId, out _);
+                if (_fs.KillPrivileges(nodeId, killIds))
+                    result = _fs.GetAttr(nodeId);
+            }
+            Fill(ref attr.Attr, result);
             attr.SetTimeout(EntryTimeout);
             return 0;
         }
@@ -274,13 +284,18 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         catch (Exception e) { return Fail(e); }
     }
 
-    public int Open(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
+    public int Open(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open) =>
+        Open(in context, nodeId, flags, 0, ref open);
+
+    public int Open(in FuseContext context, ulong nodeId, int flags, uint openFlags, ref FuseOpenOut open)
     {
         try
         {
             Enter(context);
             const int O_TRUNC = 0x200, O_ACCMODE = 3;
             bool trunc = (flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != 0;
+            if ((flags & O_ACCMODE) != 0)
+                KillPrivilegesOnOpen(nodeId, trunc, (openFlags & FuseRequestFlags.OpenKillSuidGid) != 0);
             if (Passthrough && Session is { } session && (session.Connection.KernelFlags & FuseInitFlags.Passthrough) != 0)
             {
                 lock (_passthrough)
@@ -331,6 +346,26 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         catch (Exception e) { return Fail(e); }
     }
 
+    /// <summary>
+    /// FUSE_HANDLE_KILLPRIV_V2 leaves dropping privileges to us, and in return the kernel stops asking for
+    /// security.capability before every write. A truncating open drops them now; a file opened for writing
+    /// that has the capability attribute is noted, and its first write drops it.
+    /// </summary>
+    private void KillPrivilegesOnOpen(ulong nodeId, bool truncate, bool killIds)
+    {
+        if (truncate)
+        {
+            _capabilityNodes.TryRemove(nodeId, out _);
+            if (_fs.KillPrivileges(nodeId, killIds))
+                Session?.NotifyInvalInode(nodeId, -1);
+        }
+        else if (_fs.HasXattr(nodeId, AgentFileSystem.CapabilityXattr))
+            _capabilityNodes.TryAdd(nodeId, 0);
+    }
+
+    /// <summary>Files opened for writing that carry security.capability: their next write removes it.</summary>
+    private readonly ConcurrentDictionary<ulong, byte> _capabilityNodes = new();
+
     public int Create(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, int flags, uint mode, uint umask, ref FuseEntryOut entry, ref FuseOpenOut open)
     {
         try
@@ -367,12 +402,18 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             Enter(context);
             // Writes from the page cache (writeback) carry no time: the kernel owns mtime and sends it by setattr.
             bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0);
+            bool killIds = (writeFlags & FuseRequestFlags.WriteKillSuidGid) != 0;
+            if ((killIds || (!_capabilityNodes.IsEmpty && _capabilityNodes.TryRemove(nodeId, out _))) &&
+                _fs.KillPrivileges(nodeId, killIds))
+                Session?.NotifyInvalInode(nodeId, -1); // the kernel's cached mode still has the bits
             return 0;
         }
         catch (Exception e) { return Fail(e); }
     }
 
-    public int Flush(in FuseContext context, ulong nodeId, ulong fh, ulong lockOwner) => 0;
+    /// <summary>Nothing to do at close: the kernel writes dirty pages back before FLUSH, and locks are the kernel's.
+    /// ENOSYS makes the kernel stop sending FLUSH (fc->no_flush), which saves a round trip per close(2).</summary>
+    public int Flush(in FuseContext context, ulong nodeId, ulong fh, ulong lockOwner) => Errno.ENOSYS;
 
     public int Release(in FuseContext context, ulong nodeId, ulong fh, int flags, uint releaseFlags)
     {
@@ -539,7 +580,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         size = 0;
         try
         {
-            byte[] v = _fs.GetXattr(nodeId, Encoding.UTF8.GetString(name));
+            byte[]? v = _fs.TryGetXattr(nodeId, Encoding.UTF8.GetString(name));
+            if (v == null) return Errno.ENODATA;
             size = v.Length;
             if (value.IsEmpty) return 0;
             if (v.Length > value.Length) return Errno.ERANGE;

@@ -18,6 +18,10 @@ public sealed class AgentMountOptions
     /// <summary>Group commit interval of the store (see <see cref="StoreOptions.CommitInterval"/>).</summary>
     public TimeSpan CommitInterval { get; init; } = new StoreOptions().CommitInterval;
     public Action<string>? Log { get; init; }
+    /// <summary>Count FUSE requests per opcode and report them when the mount ends: to the log, or appended to
+    /// <see cref="StatsFile"/>. Default from AGENTFS_FUSE_STATS: "1" for the log, a path for a file.</summary>
+    public bool CollectStats { get; init; } = Environment.GetEnvironmentVariable("AGENTFS_FUSE_STATS") is { Length: > 0 } v && v != "0";
+    public string? StatsFile { get; init; } = Environment.GetEnvironmentVariable("AGENTFS_FUSE_STATS") is { Length: > 1 } v ? v : null;
 }
 
 /// <summary>A mounted session of a store's branch, as listed by <c>agentfs status</c>.</summary>
@@ -39,6 +43,8 @@ public sealed class AgentMount : IDisposable
     private readonly FuseSession _session;
     private readonly string _registryFile;
     private int _disposed;
+    private Action<string>? _log;
+    private string? _statsFile;
 
     private AgentMount(AgentStore store, AgentFileSystem fs, FuseSession session, string registryFile, MountRecord record)
     {
@@ -85,8 +91,12 @@ public sealed class AgentMount : IDisposable
                 ReadOnly = options.ReadOnly,
                 WritebackCache = options.WritebackCache && !options.ReadOnly && !options.Passthrough,
                 Passthrough = options.Passthrough,
+                // We drop set-id bits and security.capability ourselves, so the kernel need not ask for
+                // security.capability before every write (AgentFuseFileSystem.KillPrivilegesOnOpen).
+                HandleKillPrivV2 = true,
                 Threads = options.Threads,
                 Log = options.Log,
+                CollectStats = options.CollectStats,
             };
             FuseSession session;
             try { session = FuseSession.Mount(mp, adapter, fuseOptions); }
@@ -97,7 +107,7 @@ public sealed class AgentMount : IDisposable
             adapter.Session = session;
             var record = new MountRecord(store.Path, options.Branch, mp, Environment.ProcessId, DateTimeOffset.UtcNow, options.ReadOnly);
             string file = Register(record);
-            return new AgentMount(store, fs, session, file, record);
+            return new AgentMount(store, fs, session, file, record) { _log = options.Log, _statsFile = options.StatsFile };
         }
         catch
         {
@@ -162,6 +172,19 @@ public sealed class AgentMount : IDisposable
     /// <summary>Unmounts (the kernel detaches; the session ends when no file is open on it any more).</summary>
     public void Unmount() => _session.Unmount();
 
+    /// <summary>Reports the request counts since the mount (or the last reset) to the stats file or the log,
+    /// when they are collected (<see cref="AgentMountOptions.CollectStats"/>); then optionally starts again.</summary>
+    public void ReportStats(bool reset)
+    {
+        if (_session.Stats is not { } stats) return;
+        string text = $"FUSE requests served by {MountPoint}:\n{stats.Format()}";
+        if (reset) stats.Reset();
+        if (_statsFile is { } file)
+            try { File.AppendAllText(file, text + "\n"); } catch (Exception) { }
+        else
+            _log?.Invoke(text);
+    }
+
     /// <summary>Commits everything durably, unmounts, releases the branch and the store.</summary>
     public void Dispose()
     {
@@ -170,6 +193,7 @@ public sealed class AgentMount : IDisposable
         try { _session.Unmount(); } catch (Exception) { }
         _session.Completion.Wait(TimeSpan.FromSeconds(10));
         _session.Dispose();
+        ReportStats(reset: false);
         _fs.Dispose();
         _store.Dispose();
         if (_registryFile.Length > 0)

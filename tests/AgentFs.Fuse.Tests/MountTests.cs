@@ -105,7 +105,7 @@ public class MountTests(ITestOutputHelper output)
         if (!TestMount.FuseAvailable)
             return;
         var fs = new MemoryFileSystem(timeout: TimeSpan.FromMinutes(1)) { TrackReadAllocations = true };
-        byte[] content = new byte[8 << 20];
+        byte[] content = new byte[32 << 20];
         new Random(7).NextBytes(content);
         fs.PutFileBehindKernel("stream.bin", content);
         using var mount = new TestMount(fs);
@@ -117,7 +117,7 @@ public class MountTests(ITestOutputHelper output)
             {
             }
         }
-        Assert.True(fs.Reads > 8, $"only {fs.Reads} reads");
+        Assert.True(fs.Reads >= 16, $"only {fs.Reads} reads"); // read-ahead asks for up to 1 MiB at a time
         output.WriteLine($"{fs.Reads} reads, at most {fs.MaxAllocatedBetweenReads} bytes allocated between two on one thread");
         Assert.Equal(0, fs.MaxAllocatedBetweenReads);
     }

@@ -41,6 +41,7 @@ internal static class MountCommand
                 WritebackCache = !r.GetValue(noWriteback),
                 Passthrough = r.GetValue(passthrough),
                 Threads = Math.Max(1, r.GetValue(threads)),
+                Log = message => { try { Console.Error.WriteLine($"agentfs: {message}"); } catch (IOException) { } },
             };
             if (r.GetValue(background))
             {
@@ -62,6 +63,10 @@ internal static class MountCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; });
         using var mount = AgentMount.Mount(storePath, mp, options);
+        // With AGENTFS_FUSE_STATS, SIGUSR1 reports the request counts so far and starts counting again.
+        using var sigusr1 = options.CollectStats
+            ? PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; mount.ReportStats(reset: true); })
+            : null;
         if (signalReady)
         {
             io.Out.WriteLine($"{ReadyLine} {Environment.ProcessId}");

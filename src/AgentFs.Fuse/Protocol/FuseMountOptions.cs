@@ -35,6 +35,10 @@ public sealed class FuseMountOptions
     /// <summary>Largest request in pages (FUSE_MAX_PAGES): 256 pages make 1 MiB reads and writes.</summary>
     public int MaxPages { get; set; } = 256;
 
+    /// <summary>Read-ahead of the mount in KiB, set through sysfs after mounting when permitted (root). 0 leaves
+    /// the kernel's default (128 KiB). Default: 1024, so a cold sequential read asks for 1 MiB at a time.</summary>
+    public int ReadAheadKb { get; set; } = 1024;
+
     /// <summary>Background requests (readahead, writeback) the kernel keeps in flight at most.</summary>
     public ushort MaxBackground { get; set; } = 64;
 
@@ -80,6 +84,9 @@ public sealed class FuseMountOptions
 
     /// <summary>Where diagnostics go (exceptions escaping the filesystem, device errors). Null: nowhere.</summary>
     public Action<string>? Log { get; set; }
+
+    /// <summary>Count requests and time spent per opcode (<see cref="FuseSession.Stats"/>).</summary>
+    public bool CollectStats { get; set; }
 
     /// <summary>The flags this configuration asks for at INIT.</summary>
     public FuseInitFlags RequestedFlags

@@ -39,7 +39,11 @@ public sealed partial class FuseSession : IDisposable
         _fs = fs;
         _options = options;
         _viaFusermount = viaFusermount;
+        Stats = options.CollectStats ? new FuseRequestStats() : null;
     }
+
+    /// <summary>Request counts and times, when <see cref="FuseMountOptions.CollectStats"/> is set.</summary>
+    public FuseRequestStats? Stats { get; }
 
     /// <summary>The absolute path of the mount.</summary>
     public string MountPoint { get; }
@@ -78,6 +82,8 @@ public sealed partial class FuseSession : IDisposable
             session.Start(fd);
             AppDomain.CurrentDomain.ProcessExit += session.OnProcessExit;
             session.WaitForInit();
+            if (options.ReadAheadKb > 0 && session._connectionId is { } id)
+                FuseMounter.TrySetReadAhead(id, options.ReadAheadKb);
         }
         catch
         {

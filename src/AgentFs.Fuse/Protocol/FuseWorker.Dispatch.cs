@@ -129,7 +129,7 @@ internal sealed unsafe partial class FuseWorker
             {
                 MemoryMarshal.TryRead(payload, out FuseOpenIn open);
                 ref FuseOpenOut reply = ref ReplyStruct<FuseOpenOut>();
-                return Result(_fs.Open(in context, node, (int)open.Flags, ref reply), sizeof(FuseOpenOut));
+                return Result(_fs.Open(in context, node, (int)open.Flags, open.OpenFlags, ref reply), sizeof(FuseOpenOut));
             }
 
             case FuseOpcode.OpenDir:

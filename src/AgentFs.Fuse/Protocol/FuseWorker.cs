@@ -119,6 +119,7 @@ internal sealed unsafe partial class FuseWorker
         ReadOnlySpan<byte> payload = request.Slice(sizeof(FuseInHeader), Math.Max(0, total - sizeof(FuseInHeader)));
 
         Volatile.Write(ref _currentUnique, (long)header.Unique);
+        long started = _session.Stats is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
         int result;
         try
         {
@@ -137,6 +138,7 @@ internal sealed unsafe partial class FuseWorker
 
         if (result != NoReply)
             SendReply(header.Unique, result);
+        _session.Stats?.Record(header.Opcode, started);
         if (header.Opcode == FuseOpcode.Init)
             _session.OnInitReplied(result >= 0);
     }

@@ -108,6 +108,14 @@ public interface IFuseFileSystem
         return 0;
     }
 
+    /// <summary>
+    /// open(2) with the kernel's <paramref name="openFlags"/> (fuse_open_in.open_flags, e.g.
+    /// <see cref="FuseRequestFlags.OpenKillSuidGid"/> under FUSE_HANDLE_KILLPRIV_V2). By default the same as
+    /// the overload without them.
+    /// </summary>
+    int Open(in FuseContext context, ulong nodeId, int flags, uint openFlags, ref FuseOpenOut open) =>
+        Open(in context, nodeId, flags, ref open);
+
     /// <summary>open(2) with O_CREAT: create and open <paramref name="name"/> in one step.</summary>
     int Create(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, int flags, uint mode, uint umask, ref FuseEntryOut entry, ref FuseOpenOut open) => LinuxErrno.ENOSYS;
 
