@@ -143,7 +143,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Fill(ref attr.Attr, _fs.GetAttr(nodeId));
+            if (!_fs.TryGetAttr(nodeId, out var attributes)) return Errno.ESTALE;
+            Fill(ref attr.Attr, attributes);
             attr.SetTimeout(EntryTimeout);
             return 0;
         }
@@ -154,6 +155,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
+            // After an unlink the kernel writes back the ctime of the inode it still caches; it is gone.
+            if (!_fs.TryGetAttr(nodeId, out _)) return Errno.ESTALE;
             Enter(context);
             var f = (SetAttrFields)((uint)changes.Valid & (uint)(SetAttrFields.Mode | SetAttrFields.Uid | SetAttrFields.Gid | SetAttrFields.Size |
                 SetAttrFields.Atime | SetAttrFields.Mtime | SetAttrFields.AtimeNow | SetAttrFields.MtimeNow | SetAttrFields.Ctime));

@@ -164,4 +164,57 @@ public class OverlayTests
         Assert.Equal(8, fs.Read(ino, off - 5, buf));
         Assert.Equal(new byte[] { 0, 0, 0, 0, 0, (byte)'e', (byte)'n', (byte)'d' }, buf);
     }
+
+    [Fact]
+    public void NonThrowingLookupGetAttrAndXattrAgreeWithTheThrowingOnes()
+    {
+        using var t = new TempStore();
+        t.WriteBase("base.txt", "from the base");
+        using var store = t.Create();
+        using var fs = store.OpenFileSystem();
+        byte[] Name(string n) => System.Text.Encoding.UTF8.GetBytes(n);
+
+        Assert.False(fs.TryLookup(1, Name("missing"), out _));
+        Assert.Equal(Errno.ENOENT, Assert.Throws<AgentFsException>(() => fs.Lookup(1, Name("missing"))).Errno);
+        Assert.True(fs.TryLookup(1, Name("base.txt"), out var baseFile));
+        Assert.Equal(13, baseFile.Size);
+        Assert.Null(fs.TryGetXattr(baseFile.Ino, "user.none"));
+        Assert.False(fs.HasXattr(baseFile.Ino, "user.none"));
+
+        var a = fs.Create(1, Name("a"), 0x81A4);
+        fs.SetXattr(a.Ino, "user.k", "v"u8);
+        Assert.Equal("v"u8.ToArray(), fs.TryGetXattr(a.Ino, "user.k"));
+        Assert.True(fs.TryGetAttr(a.Ino, out var attrs) && attrs.Ino == a.Ino);
+
+        // Unlinked and open: still there; unlinked and closed: gone (ESTALE for GetAttr), without an exception here.
+        fs.Open(a.Ino);
+        fs.Unlink(1, Name("a"));
+        Assert.True(fs.TryGetAttr(a.Ino, out attrs));
+        Assert.Equal(0u, attrs.Nlink);
+        fs.Release(a.Ino);
+        Assert.False(fs.TryGetAttr(a.Ino, out _));
+        Assert.Equal(Errno.ESTALE, Assert.Throws<AgentFsException>(() => fs.GetAttr(a.Ino)).Errno);
+    }
+
+    [Fact]
+    public void KillPrivilegesDropsSetIdBitsAndCapabilityOnly()
+    {
+        using var t = new TempStore();
+        using var store = t.Create();
+        using var fs = store.OpenFileSystem();
+        var f = fs.Create(1, "f"u8, 0x8000 | 0xDED); // 06755
+        fs.SetXattr(f.Ino, AgentFileSystem.CapabilityXattr, new byte[] { 1, 2, 3 });
+        fs.SetXattr(f.Ino, "user.keep", "x"u8);
+        Assert.True(fs.KillPrivileges(f.Ino, setIds: false)); // a root write: the capability goes, the bits stay
+        Assert.Equal(0xDEDu, fs.GetAttr(f.Ino).Mode & 0xFFF);
+        Assert.False(fs.HasXattr(f.Ino, AgentFileSystem.CapabilityXattr));
+        Assert.True(fs.HasXattr(f.Ino, "user.keep"));
+        Assert.True(fs.KillPrivileges(f.Ino, setIds: true));
+        Assert.Equal(0x1EDu, fs.GetAttr(f.Ino).Mode & 0xFFF); // 0755
+        Assert.False(fs.KillPrivileges(f.Ino, setIds: true)); // nothing left to drop
+
+        var g = fs.Create(1, "g"u8, 0x8000 | 0x5E4); // 02744: set-group-id without group execute stays (mandatory locking)
+        Assert.False(fs.KillPrivileges(g.Ino, setIds: true));
+        Assert.Equal(0x5E4u, fs.GetAttr(g.Ino).Mode & 0xFFF);
+    }
 }

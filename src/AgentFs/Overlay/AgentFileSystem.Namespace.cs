@@ -62,6 +62,19 @@ public sealed partial class AgentFileSystem
 
     public InodeAttributes GetAttr(ulong ino) => GetRecord(ino).ToAttributes();
 
+    /// <summary>getattr that answers an inode which no longer exists (ESTALE for <see cref="GetAttr"/>) with
+    /// false. The kernel asks about unlinked inodes it still caches, e.g. to write back their ctime.</summary>
+    public bool TryGetAttr(ulong ino, out InodeAttributes attributes)
+    {
+        if (FindRecord(ino, null, out _) is { } r && (r.Nlink > 0 || r.IsDirectory || IsOpen(ino)))
+        {
+            attributes = r.ToAttributes();
+            return true;
+        }
+        attributes = default;
+        return false;
+    }
+
     public InodeAttributes SetAttr(ulong ino, SetAttrRequest req)
     {
         CheckWritable();
