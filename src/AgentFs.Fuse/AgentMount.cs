@@ -98,6 +98,9 @@ public sealed class AgentMount : IDisposable
                 Log = options.Log,
                 CollectStats = options.CollectStats,
             };
+            // A tuning switch for measurements (benchmarks/README.md); the default is what was measured best.
+            if (int.TryParse(Environment.GetEnvironmentVariable("AGENTFS_FUSE_READAHEAD_KB"), out int readAheadKb) && readAheadKb >= 0)
+                fuseOptions.ReadAheadKb = readAheadKb;
             FuseSession session;
             try { session = FuseSession.Mount(mp, adapter, fuseOptions); }
             catch (FuseException e)

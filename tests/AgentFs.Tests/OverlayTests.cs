@@ -217,4 +217,26 @@ public class OverlayTests
         Assert.False(fs.KillPrivileges(g.Ino, setIds: true));
         Assert.Equal(0x5E4u, fs.GetAttr(g.Ino).Mode & 0xFFF);
     }
+
+    [Fact]
+    public void AnUntouchedBaseFileRemembersItHasNoRecordUntilACommitGivesItOne()
+    {
+        using var t = new TempStore();
+        t.WriteBase("b.txt", "base bytes");
+        using var store = t.Create();
+        using var fs = store.OpenFileSystem();
+        var ino = fs.Lookup(1, "b.txt"u8).Ino;
+        for (int i = 0; i < 3; i++) Assert.Equal(10, fs.GetAttr(ino).Size); // answered from the base, remembered
+        var before = fs.Checkpoint();
+        fs.Write(ino, 0, "BASE"u8);
+        Assert.Equal("BASE bytes", fs.ReadAllText("b.txt"));
+        fs.Flush(durable: false); // the commit gives the inode a record and forgets what was remembered
+        Assert.Equal("BASE bytes", fs.ReadAllText("b.txt"));
+        fs.SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, 0, 0, 0, 4, 0, 0, 0));
+        fs.Flush(durable: false);
+        Assert.Equal(4, fs.GetAttr(ino).Size);
+        fs.Rollback(before.Id); // back to untouched: the base again
+        Assert.Equal("base bytes", fs.ReadAllText("b.txt"));
+        Assert.Equal(10, fs.GetAttr(ino).Size);
+    }
 }

@@ -27,6 +27,12 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint pread(int fd, byte* buf, nuint count, long offset);
 
+    /// <summary>posix_fadvise: returns 0 or an errno (not -1 and errno).</summary>
+    [LibraryImport("libc")]
+    public static partial int posix_fadvise(int fd, long offset, long len, int advice);
+
+    public const int POSIX_FADV_WILLNEED = 3;
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint readlinkat(int dirfd, byte* path, byte* buf, nuint size);
 

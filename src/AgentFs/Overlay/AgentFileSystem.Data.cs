@@ -186,6 +186,9 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>Reads base bytes of a file, after checking the base file is still the one the store depends on.</summary>
+    /// <summary>A read of the base at least this large starts reading ahead of it (see <see cref="ReadBase"/>).</summary>
+    private const int SequentialReadSize = 128 * 1024;
+
     private void ReadBase(InodeRecord rec, long offset, Span<byte> dest)
     {
         int fd = _base.OpenRead(rec.Origin!);
@@ -198,6 +201,11 @@ public sealed partial class AgentFileSystem
                     $"base file {_base.Describe(rec.Origin!)} changed after store {_store.Path} started to depend on it; restore the base file or start a new store (refusing to mix old and new data)");
             int got = BaseDirectory.Pread(fd, dest, offset);
             dest[got..].Clear();
+            // Each read opens the base file anew, so the kernel's readahead never sees a sequential stream
+            // and every large read waits for the disk. A large read is the mount's own readahead of a
+            // sequential reader: ask for the next stretch now, so the disk works while the data travels.
+            if (dest.Length >= SequentialReadSize && got == dest.Length && offset + got < st.Size)
+                LibC.posix_fadvise(fd, offset + got, 2L * dest.Length, LibC.POSIX_FADV_WILLNEED);
         }
         finally { BaseDirectory.Close(fd); }
     }
@@ -229,8 +237,10 @@ public sealed partial class AgentFileSystem
                 long idx = pos >> _chunkShift;
                 int within = (int)(pos & (cs - 1));
                 int take = Math.Min(cs - within, data.Length - done);
-                var buf = ChunkForWrite(ino, rec, idx, loadOld: !(within == 0 && take == cs));
-                buf.EnsureCapacity(within + take, cs);
+                bool whole = within == 0 && take == cs;
+                var buf = ChunkForWrite(ino, rec, idx, loadOld: !whole);
+                if (whole) buf.PrepareForFullOverwrite(cs);
+                else buf.EnsureCapacity(within + take, cs);
                 data.Slice(done, take).CopyTo(buf.Data.AsSpan(within));
                 if (within + take > buf.Length) buf.Length = within + take;
                 done += take;

@@ -110,12 +110,16 @@ public sealed partial class AgentFileSystem : IDisposable
         if (_current.Inodes.TryGetValue(ino, out var rec)) return rec;
         var fl = _flushing;
         if (fl != null && fl.Inodes.TryGetValue(ino, out rec)) return rec;
+        long epoch = Volatile.Read(ref _commitEpoch);
         if (!IsReadOnly && _recordCache.TryGetValue(ino, out var cached))
         {
-            depth = cached.Depth;
-            return cached.Record;
+            if (!ReferenceEquals(cached.Record, NoStoreRecord))
+            {
+                depth = cached.Depth;
+                return cached.Record;
+            }
+            return FromBase(ino, baseOrigin, out depth);
         }
-        long epoch = Volatile.Read(ref _commitEpoch);
         var chain = _chain;
         var r = _store.RentReader();
         try
@@ -147,6 +151,24 @@ public sealed partial class AgentFileSystem : IDisposable
         catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
         finally { _store.ReturnReader(r); }
 
+        var fromBase = FromBase(ino, baseOrigin, out depth);
+        // No layer has a record: remember that, under the same eviction as records (a commit that gives ino a
+        // record evicts it), so getattr, open and read of an untouched base file skip the query. The base
+        // object itself is still asked each time (untouched files show the base as it is now).
+        if (fromBase != null && !IsReadOnly)
+        {
+            var entry = (NoStoreRecord, -1);
+            _recordCache[ino] = entry;
+            if (Volatile.Read(ref _commitEpoch) != epoch) _recordCache.TryRemove(new KeyValuePair<ulong, (InodeRecord, int)>(ino, entry));
+        }
+        return fromBase;
+    }
+
+    /// <summary>In <see cref="_recordCache"/>: no layer has a record of the inode; it comes from the base.</summary>
+    private static readonly InodeRecord NoStoreRecord = new();
+
+    private InodeRecord? FromBase(ulong ino, byte[]? baseOrigin, out int depth)
+    {
         depth = -1;
         baseOrigin ??= _nodes.TryGetValue(ino, out var ns) ? ns.Origin : null;
         return baseOrigin == null ? null : SynthesizeFromBase(ino, baseOrigin);

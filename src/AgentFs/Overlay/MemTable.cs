@@ -43,6 +43,15 @@ internal sealed class ChunkBuffer
 
     public ChunkBuffer(int capacity) => Data = capacity == 0 ? [] : new byte[capacity];
 
+    /// <summary>Makes room for a whole chunk that the caller is about to overwrite entirely. A new, empty buffer
+    /// is not zeroed (all of it is written before <see cref="Length"/> covers it, and readers read no further
+    /// than Length), which saves clearing every byte of a sequential write.</summary>
+    public void PrepareForFullOverwrite(int chunkSize)
+    {
+        if (Length == 0 && Data.Length < chunkSize) Data = GC.AllocateUninitializedArray<byte>(chunkSize);
+        else EnsureCapacity(chunkSize, chunkSize);
+    }
+
     public void EnsureCapacity(int needed, int chunkSize)
     {
         if (needed <= Data.Length) return;
