@@ -143,7 +143,7 @@ if [[ -n ${AGENTFS_DLL:-} ]]; then
 else
   log "building agentfs ($repo/agentfs)"
   "$repo/agentfs" --version >/dev/null || die "building agentfs failed (set AGENTFS_DLL=path/AgentFs.Cli.dll to use another build)"
-  AGENTFS_BIN_DIR="$repo/.agentfs-build/bin/AgentFs.Cli/release"
+  AGENTFS_BIN_DIR="$(dirname "$(head -n 1 "$repo/.agentfs-build/stamp")")"   # the stamp names the program built
 fi
 AGENTFS_COMMIT="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [[ -n "$(git -C "$repo" status --porcelain -- src 2>/dev/null)" ]] && AGENTFS_COMMIT+="+dirty"

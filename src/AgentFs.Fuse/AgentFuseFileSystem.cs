@@ -363,11 +363,18 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                 Session?.NotifyInvalInode(nodeId, -1);
         }
         else if (_fs.HasXattr(nodeId, AgentFileSystem.CapabilityXattr))
+        {
             _capabilityNodes.TryAdd(nodeId, 0);
+            _capabilitySeen = true;
+        }
     }
 
     /// <summary>Files opened for writing that carry security.capability: their next write removes it.</summary>
     private readonly ConcurrentDictionary<ulong, byte> _capabilityNodes = new();
+
+    /// <summary>Set once a file with security.capability was opened for writing: until then a write need not
+    /// look in <see cref="_capabilityNodes"/> (ConcurrentDictionary.IsEmpty takes every lock when empty).</summary>
+    private volatile bool _capabilitySeen;
 
     public int Create(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, int flags, uint mode, uint umask, ref FuseEntryOut entry, ref FuseOpenOut open)
     {
@@ -406,7 +413,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             // Writes from the page cache (writeback) carry no time: the kernel owns mtime and sends it by setattr.
             bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0);
             bool killIds = (writeFlags & FuseRequestFlags.WriteKillSuidGid) != 0;
-            if ((killIds || (!_capabilityNodes.IsEmpty && _capabilityNodes.TryRemove(nodeId, out _))) &&
+            if ((killIds || (_capabilitySeen && _capabilityNodes.TryRemove(nodeId, out _))) &&
                 _fs.KillPrivileges(nodeId, killIds))
                 Session?.NotifyInvalInode(nodeId, -1); // the kernel's cached mode still has the bits
             return 0;

@@ -417,6 +417,9 @@ public sealed partial class AgentFileSystem : IDisposable
                 if (table.IsEmpty && !durable) return;
                 _flushing = table;
                 _current = new MemTable(table.Layer);
+                // A reader that queried SQLite before this commit must not leave what it read in the record
+                // cache: it checks the epoch after inserting, so move the epoch now as well as after.
+                Interlocked.Increment(ref _commitEpoch);
             }
             Apply(table, durable);
         }
@@ -436,7 +439,13 @@ public sealed partial class AgentFileSystem : IDisposable
                 return 0;
             }, durable);
             _commitError = null;
-            foreach (ulong ino in table.Inodes.Keys) _recordCache.TryRemove(ino, out _);
+            // What was committed is what SQLite now says at the top layer: remember it (a record in a flushed
+            // table is never changed again; writers copy it), so a getattr after the commit needs no query.
+            foreach (var (ino, rec) in table.Inodes)
+            {
+                if (rec != null) _recordCache[ino] = (rec, 0);
+                else _recordCache.TryRemove(ino, out _);
+            }
             Interlocked.Increment(ref _commitEpoch);
             if (_recordCache.Count > 100_000) _recordCache.Clear();
             _flushing = null;
