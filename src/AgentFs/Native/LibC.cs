@@ -27,6 +27,11 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint pread(int fd, byte* buf, nuint count, long offset);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
+
+    public const uint SYNC_FILE_RANGE_WRITE = 2;
+
     /// <summary>posix_fadvise: returns 0 or an errno (not -1 and errno).</summary>
     [LibraryImport("libc")]
     public static partial int posix_fadvise(int fd, long offset, long len, int advice);
