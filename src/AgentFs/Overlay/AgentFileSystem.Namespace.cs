@@ -493,15 +493,14 @@ public sealed partial class AgentFileSystem
                 mode &= ~0x800u;                   // S_ISUID
                 if ((mode & 0x8) != 0) mode &= ~0x400u; // S_ISGID when S_IXGRP
             }
-            var xattrs = Xattrs(current);
-            bool capability = xattrs.ContainsKey(CapabilityXattr);
+            bool capability = TryGetXattr(current, CapabilityXattr) != null; // one lgetxattr for a base file
             if (mode != current.Mode || capability)
             {
                 var rec = RecordForWrite(ino);
                 rec.Mode = mode;
                 if (capability)
                 {
-                    var rest = new SortedDictionary<string, byte[]>(xattrs, StringComparer.Ordinal);
+                    var rest = new SortedDictionary<string, byte[]>(Xattrs(current), StringComparer.Ordinal);
                     rest.Remove(CapabilityXattr);
                     rec.Xattrs = rest;
                     rec.XattrsFromBase = false;
