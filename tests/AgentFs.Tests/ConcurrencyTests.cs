@@ -41,6 +41,66 @@ public class ConcurrencyTests
     }
 
     [Fact]
+    public void ReadersNeverGoBackToAnOlderVersionWhileCommitsRun()
+    {
+        // Writers give base files and new files ever larger sizes (the version) while commits run every few
+        // milliseconds; readers stat the same inodes all the time. The record cache keeps what each commit wrote
+        // and remembers untouched base files: a reader must never see a size smaller than one it already saw
+        // (nor the base's size again), and at the end every file has its last size and content.
+        using var t = new TempStore();
+        const int files = 12, versions = 400, first = 100;
+        for (int i = 0; i < files / 2; i++) t.WriteBase($"b{i}.txt", "base");
+        using var store = t.Create(new StoreOptions { CommitInterval = TimeSpan.FromMilliseconds(5), MaxDirtyBytes = 64 << 10 });
+        using var fs = store.OpenFileSystem();
+        var inos = Enumerable.Range(0, files).Select(i => i < files / 2
+            ? fs.Lookup(1, System.Text.Encoding.UTF8.GetBytes($"b{i}.txt")).Ino
+            : fs.Create(1, System.Text.Encoding.UTF8.GetBytes($"n{i}.txt"), 0x81A4).Ino).ToArray();
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int writersLeft = 2;
+        var writers = Enumerable.Range(0, 2).Select(w => new Thread(() =>
+        {
+            try
+            {
+                for (int v = 0; v < versions; v++)
+                    for (int i = w; i < files; i += 2)
+                    {
+                        fs.SetAttr(inos[i], new SetAttrRequest(SetAttrFields.Size, 0, 0, 0, first + v, 0, 0, 0));
+                        fs.Write(inos[i], 0, BitConverter.GetBytes(v));
+                        if (v % 37 == 0) fs.Flush(durable: false);
+                    }
+            }
+            catch (Exception e) { errors.Enqueue(e.ToString()); }
+            finally { Interlocked.Decrement(ref writersLeft); }
+        })).ToList();
+        var readers = Enumerable.Range(0, 3).Select(r => new Thread(() =>
+        {
+            var seen = new long[files];
+            try
+            {
+                while (Volatile.Read(ref writersLeft) > 0)
+                    for (int i = 0; i < files; i++)
+                    {
+                        long size = fs.GetAttr(inos[i]).Size;
+                        if (size < seen[i]) errors.Enqueue($"reader {r} saw file {i} go back from size {seen[i]} to {size}");
+                        seen[i] = Math.Max(seen[i], size);
+                    }
+            }
+            catch (Exception e) { errors.Enqueue(e.ToString()); }
+        })).ToList();
+        writers.Concat(readers).ToList().ForEach(x => x.Start());
+        writers.Concat(readers).ToList().ForEach(x => x.Join());
+        Assert.Empty(errors.Take(5));
+        fs.Flush();
+        var buffer = new byte[4];
+        for (int i = 0; i < files; i++)
+        {
+            Assert.Equal(first + versions - 1, fs.GetAttr(inos[i]).Size);
+            fs.Read(inos[i], 0, buffer);
+            Assert.Equal(versions - 1, BitConverter.ToInt32(buffer));
+        }
+    }
+
+    [Fact]
     public void CommittedChangesSurviveReopenAndReadersSeeThemWhileWriting()
     {
         using var t = new TempStore();
