@@ -215,7 +215,7 @@ public sealed partial class AgentStore : IDisposable
                 T result = work(_writer, tx);
                 tx.Commit();
                 if (durable) StoreDatabase.Exec(_writer, "PRAGMA synchronous=NORMAL");
-                else StartWalWriteback();
+                else if (WalWriteback) StartWalWriteback();
                 return result;
             }
             catch (SqliteException e)
@@ -226,6 +226,9 @@ public sealed partial class AgentStore : IDisposable
     }
 
     private Microsoft.Win32.SafeHandles.SafeFileHandle? _walHandle;
+
+    /// <summary>AGENTFS_WAL_WRITEBACK=0 turns <see cref="StartWalWriteback"/> off, for measurements.</summary>
+    private static readonly bool WalWriteback = Environment.GetEnvironmentVariable("AGENTFS_WAL_WRITEBACK") != "0";
 
     /// <summary>
     /// After a commit that was not synced: start writing the WAL's new pages to disk now (sync_file_range,
