@@ -106,6 +106,15 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         Fill(ref e.Attr, s);
     }
 
+    /// <summary>The entry reply for a name just created or linked: the kernel may cache the name, and holds one
+    /// reference to the inode (counted here rather than by a second lookup).</summary>
+    private void ReplyNewEntry(ulong parent, ReadOnlySpan<byte> name, in InodeAttributes a, ref FuseEntryOut entry)
+    {
+        Remember(parent, name);
+        _fs.AddReference(a.Ino);
+        Fill(ref entry, a);
+    }
+
     /// <summary>Forgets every cached name and attribute of the kernel (after a rollback or branch switch).</summary>
     public void InvalidateAll(IEnumerable<ulong> nodes)
     {
@@ -201,9 +210,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             var a = _fs.Symlink(parent, name, target);
-            Remember(parent, name);
-            _fs.AddReference(a.Ino);
-            Fill(ref entry, a);
+            ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -215,9 +222,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             var a = _fs.Mknod(parent, name, mode, rdev);
-            Remember(parent, name);
-            _fs.AddReference(a.Ino);
-            Fill(ref entry, a);
+            ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -229,9 +234,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             var a = _fs.Mkdir(parent, name, mode);
-            Remember(parent, name);
-            _fs.AddReference(a.Ino);
-            Fill(ref entry, a);
+            ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -279,16 +282,11 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             var a = _fs.Link(nodeId, newParent, newName);
-            Remember(newParent, newName);
-            _fs.AddReference(a.Ino);
-            Fill(ref entry, a);
+            ReplyNewEntry(newParent, newName, a, ref entry);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
     }
-
-    public int Open(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open) =>
-        Open(in context, nodeId, flags, 0, ref open);
 
     public int Open(in FuseContext context, ulong nodeId, int flags, uint openFlags, ref FuseOpenOut open)
     {
@@ -382,9 +380,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             Enter(context);
             var a = _fs.Create(parent, name, mode);
-            Remember(parent, name);
-            _fs.AddReference(a.Ino);
-            Fill(ref entry, a);
+            ReplyNewEntry(parent, name, a, ref entry);
             _fs.Open(a.Ino);
             open.Fh = 0;
             open.OpenFlags = FuseOpenFlags.KeepCache;

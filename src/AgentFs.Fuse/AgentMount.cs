@@ -42,12 +42,12 @@ public sealed class AgentMount : IDisposable
     private readonly AgentFileSystem _fs;
     private readonly FuseSession _session;
     private readonly string _registryFile;
+    private readonly AgentMountOptions _options;
     private int _disposed;
-    private Action<string>? _log;
-    private string? _statsFile;
 
-    private AgentMount(AgentStore store, AgentFileSystem fs, FuseSession session, string registryFile, MountRecord record)
+    private AgentMount(AgentStore store, AgentFileSystem fs, FuseSession session, string registryFile, MountRecord record, AgentMountOptions options)
     {
+        _options = options;
         _store = store;
         _fs = fs;
         _session = session;
@@ -110,7 +110,7 @@ public sealed class AgentMount : IDisposable
             adapter.Session = session;
             var record = new MountRecord(store.Path, options.Branch, mp, Environment.ProcessId, DateTimeOffset.UtcNow, options.ReadOnly);
             string file = Register(record);
-            return new AgentMount(store, fs, session, file, record) { _log = options.Log, _statsFile = options.StatsFile };
+            return new AgentMount(store, fs, session, file, record, options);
         }
         catch
         {
@@ -182,10 +182,10 @@ public sealed class AgentMount : IDisposable
         if (_session.Stats is not { } stats) return;
         string text = $"FUSE requests served by {MountPoint}:\n{stats.Format()}";
         if (reset) stats.Reset();
-        if (_statsFile is { } file)
+        if (_options.StatsFile is { } file)
             try { File.AppendAllText(file, text + "\n"); } catch (Exception) { }
         else
-            _log?.Invoke(text);
+            _options.Log?.Invoke(text);
     }
 
     /// <summary>Commits everything durably, unmounts, releases the branch and the store.</summary>

@@ -416,7 +416,7 @@ internal sealed class MemoryFileSystem : IFuseFileSystem
         }
     }
 
-    public int Open(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
+    public int Open(in FuseContext context, ulong nodeId, int flags, uint openFlags, ref FuseOpenOut open)
     {
         lock (_lock)
         {

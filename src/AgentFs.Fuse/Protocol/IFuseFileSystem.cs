@@ -100,21 +100,15 @@ public interface IFuseFileSystem
 
     /// <summary>
     /// open(2) of an existing file. <paramref name="flags"/> are the open flags; with atomic O_TRUNC
-    /// negotiated, O_TRUNC (0x200) must be applied here. Fill the file handle and open flags
-    /// (KeepCache to keep the page cache, Passthrough with a backing id to bypass the daemon).
+    /// negotiated, O_TRUNC (0x200) must be applied here. <paramref name="openFlags"/> are the kernel's
+    /// (fuse_open_in.open_flags, e.g. <see cref="FuseRequestFlags.OpenKillSuidGid"/> under
+    /// FUSE_HANDLE_KILLPRIV_V2). Fill the file handle and open flags (KeepCache to keep the page cache,
+    /// Passthrough with a backing id to bypass the daemon).
     /// </summary>
-    int Open(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
+    int Open(in FuseContext context, ulong nodeId, int flags, uint openFlags, ref FuseOpenOut open)
     {
         return 0;
     }
-
-    /// <summary>
-    /// open(2) with the kernel's <paramref name="openFlags"/> (fuse_open_in.open_flags, e.g.
-    /// <see cref="FuseRequestFlags.OpenKillSuidGid"/> under FUSE_HANDLE_KILLPRIV_V2). By default the same as
-    /// the overload without them.
-    /// </summary>
-    int Open(in FuseContext context, ulong nodeId, int flags, uint openFlags, ref FuseOpenOut open) =>
-        Open(in context, nodeId, flags, ref open);
 
     /// <summary>open(2) with O_CREAT: create and open <paramref name="name"/> in one step.</summary>
     int Create(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, int flags, uint mode, uint umask, ref FuseEntryOut entry, ref FuseOpenOut open) => LinuxErrno.ENOSYS;

@@ -66,13 +66,9 @@ public sealed partial class AgentFileSystem
     /// false. The kernel asks about unlinked inodes it still caches, e.g. to write back their ctime.</summary>
     public bool TryGetAttr(ulong ino, out InodeAttributes attributes)
     {
-        if (FindRecord(ino, null, out _) is { } r && (r.Nlink > 0 || r.IsDirectory || IsOpen(ino)))
-        {
-            attributes = r.ToAttributes();
-            return true;
-        }
-        attributes = default;
-        return false;
+        var r = TryGetRecord(ino);
+        attributes = r?.ToAttributes() ?? default;
+        return r != null;
     }
 
     public InodeAttributes SetAttr(ulong ino, SetAttrRequest req)

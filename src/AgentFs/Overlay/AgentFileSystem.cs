@@ -189,9 +189,11 @@ public sealed partial class AgentFileSystem : IDisposable
     }
 
     internal InodeRecord GetRecord(ulong ino, byte[]? baseOrigin = null) =>
-        FindRecord(ino, baseOrigin, out _) is { } r && (r.Nlink > 0 || IsOpen(ino) || r.IsDirectory)
-            ? r
-            : throw new AgentFsException(Errno.ESTALE, $"inode {ino} no longer exists in branch {Branch}");
+        TryGetRecord(ino, baseOrigin) ?? throw new AgentFsException(Errno.ESTALE, $"inode {ino} no longer exists in branch {Branch}");
+
+    /// <summary>The record of an inode that still exists (linked, open, or a directory); null if it is gone.</summary>
+    internal InodeRecord? TryGetRecord(ulong ino, byte[]? baseOrigin = null) =>
+        FindRecord(ino, baseOrigin, out _) is { } r && (r.Nlink > 0 || IsOpen(ino) || r.IsDirectory) ? r : null;
 
     private bool IsOpen(ulong ino) => _nodes.TryGetValue(ino, out var ns) && Volatile.Read(ref ns.Opens) > 0;
 
