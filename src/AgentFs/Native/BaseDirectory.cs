@@ -222,23 +222,12 @@ internal sealed unsafe class BaseDirectory : IDisposable
         fixed (byte* p = full)
         fixed (byte* l = list)
             n = LibC.llistxattr(p, l, (nuint)list.Length);
-        if (n <= 0) return result;
         int start = 0;
         for (int i = 0; i < n; i++)
         {
             if (list[i] != 0) continue;
-            if (i > start)
-            {
-                byte[] name = list.AsSpan(start, i - start + 1).ToArray(); // with NUL
-                byte[] value = new byte[64 * 1024];
-                nint vn;
-                fixed (byte* p = full)
-                fixed (byte* nm = name)
-                fixed (byte* v = value)
-                    vn = LibC.lgetxattr(p, nm, v, (nuint)value.Length);
-                if (vn >= 0)
-                    result[Encoding.UTF8.GetString(name, 0, name.Length - 1)] = value.AsSpan(0, (int)vn).ToArray();
-            }
+            if (i > start && ReadXattr(full, list.AsSpan(start, i - start + 1)) is { } value) // the name with its NUL
+                result[Encoding.UTF8.GetString(list, start, i - start)] = value;
             start = i + 1;
         }
         return result;
@@ -247,11 +236,16 @@ internal sealed unsafe class BaseDirectory : IDisposable
     /// <summary>One extended attribute of a base object (not following symlinks), or null when it has none by that name.</summary>
     public byte[]? ReadXattr(ReadOnlySpan<byte> rel, string name)
     {
-        byte[] full = FullPath(rel);
         byte[] z = new byte[Encoding.UTF8.GetByteCount(name) + 1];
         Encoding.UTF8.GetBytes(name, z);
-        fixed (byte* p = full)
-        fixed (byte* nm = z)
+        return ReadXattr(FullPath(rel), z);
+    }
+
+    /// <summary>lgetxattr of a NUL-terminated path and name: asks the size, then the value (again if it grew).</summary>
+    private static byte[]? ReadXattr(byte[] fullPath, ReadOnlySpan<byte> nameZ)
+    {
+        fixed (byte* p = fullPath)
+        fixed (byte* nm = nameZ)
         {
             while (true)
             {

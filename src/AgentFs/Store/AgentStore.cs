@@ -190,14 +190,27 @@ public sealed partial class AgentStore : IDisposable
     internal StoreReader RentReader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_readers.TryTake(out var r)) return r;
+        if (_readers.TryTake(out var r))
+        {
+            Interlocked.Decrement(ref _pooledReaders);
+            return r;
+        }
         try { return new StoreReader(Path); }
         catch (SqliteException e) { throw StoreDatabase.Translate(e, Path); }
     }
 
+    /// <summary>Readers in <see cref="_readers"/>, counted here: ConcurrentBag.Count takes every lock of the bag,
+    /// too dear on every read.</summary>
+    private int _pooledReaders;
+
     internal void ReturnReader(StoreReader r)
     {
-        if (_disposed || _readers.Count > 16) r.Dispose();
+        r.ResetStatements();
+        if (_disposed || Interlocked.Increment(ref _pooledReaders) > 16)
+        {
+            if (!_disposed) Interlocked.Decrement(ref _pooledReaders);
+            r.Dispose();
+        }
         else _readers.Add(r);
     }
 
@@ -206,23 +219,25 @@ public sealed partial class AgentStore : IDisposable
     {
         if (_writer == null)
             throw new AgentFsException(Errno.EROFS, $"store {Path} is opened read-only");
+        T result;
         lock (_writerLock)
         {
             try
             {
                 if (durable) StoreDatabase.Exec(_writer, "PRAGMA synchronous=FULL");
                 using var tx = _writer.BeginTransaction();
-                T result = work(_writer, tx);
+                result = work(_writer, tx);
                 tx.Commit();
                 if (durable) StoreDatabase.Exec(_writer, "PRAGMA synchronous=NORMAL");
-                else if (WalWriteback) StartWalWriteback();
-                return result;
             }
             catch (SqliteException e)
             {
                 throw StoreDatabase.Translate(e, Path);
             }
         }
+        // Outside the lock: sync_file_range may wait for room in the disk's queue.
+        if (!durable && WalWriteback) StartWalWriteback();
+        return result;
     }
 
     private Microsoft.Win32.SafeHandles.SafeFileHandle? _walHandle;
@@ -234,17 +249,32 @@ public sealed partial class AgentStore : IDisposable
     /// After a commit that was not synced: start writing the WAL's new pages to disk now (sync_file_range,
     /// which does not wait), so that the next fsync (a durable flush or a checkpoint) finds little left to
     /// write, and the disk works while the next commit is prepared. With 24 GiB of memory the kernel would
-    /// otherwise leave gigabytes dirty until that fsync. Under the writer lock.
+    /// otherwise leave gigabytes dirty until that fsync.
     /// </summary>
     private void StartWalWriteback()
     {
+        var handle = _walHandle;
+        if (handle == null)
+        {
+            try { handle = File.OpenHandle(Path + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+            if (Interlocked.CompareExchange(ref _walHandle, handle, null) is { } other)
+            {
+                handle.Dispose();
+                handle = other;
+            }
+        }
+        bool added = false;
         try
         {
-            _walHandle ??= File.OpenHandle(Path + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            LibC.sync_file_range((int)_walHandle.DangerousGetHandle(), 0, 0, LibC.SYNC_FILE_RANGE_WRITE);
+            handle.DangerousAddRef(ref added); // the store may be closing on another thread
+            LibC.sync_file_range((int)handle.DangerousGetHandle(), 0, 0, LibC.SYNC_FILE_RANGE_WRITE);
         }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        catch (ObjectDisposedException) { }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
     }
 
     internal void WithWriterLock(Action work)

@@ -18,10 +18,13 @@ internal sealed class StoreReader : IDisposable
     public StoreReader(string path)
     {
         Connection = StoreDatabase.OpenConnection(path, readOnly: true);
-        DentryVersions = new RawStatement(Connection, "SELECT layer, ino, type FROM dentries WHERE parent=?1 AND name=?2");
+        // The *Versions statements list a key's rows newest layer first (a child layer's id is larger than its
+        // parent's), so the callers' nearest-layer loops take the first row of the chain and skip the rest
+        // without decoding them. SQLite walks the key's index backwards; there is no sort.
+        DentryVersions = new RawStatement(Connection, "SELECT layer, ino, type FROM dentries WHERE parent=?1 AND name=?2 ORDER BY layer DESC");
         DirectoryRows = new RawStatement(Connection, "SELECT name, layer, ino, type FROM dentries WHERE parent=?1");
-        InodeVersions = new RawStatement(Connection, $"SELECT layer, {InodeColumns} FROM inodes WHERE ino=?1");
-        ChunkVersions = new RawStatement(Connection, "SELECT layer, data FROM chunks WHERE ino=?1 AND idx=?2");
+        InodeVersions = new RawStatement(Connection, $"SELECT layer, {InodeColumns} FROM inodes WHERE ino=?1 ORDER BY layer DESC");
+        ChunkVersions = new RawStatement(Connection, "SELECT layer, data FROM chunks WHERE ino=?1 AND idx=?2 ORDER BY layer DESC");
         ChunkIndexesFrom = new RawStatement(Connection, "SELECT idx FROM chunks WHERE ino=?1 AND layer=?2 AND idx>=?3");
     }
 
@@ -44,6 +47,13 @@ internal sealed class StoreReader : IDisposable
             rec.BaseId = new BaseIdentity((ulong)r.Int64(first + 11), (ulong)r.Int64(first + 12), r.Int64(first + 13),
                 r.Int64(first + 14), r.Int64(first + 15));
         return rec;
+    }
+
+    /// <summary>Ends every statement: a caller that threw between two rows leaves its statement mid-query, holding
+    /// a read snapshot, and the next Bind on it would fail.</summary>
+    public void ResetStatements()
+    {
+        DentryVersions.Reset(); DirectoryRows.Reset(); InodeVersions.Reset(); ChunkVersions.Reset(); ChunkIndexesFrom.Reset();
     }
 
     public void Dispose()
