@@ -21,6 +21,8 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet build AgentFs.sln -c Release -v q -nologo 2>&1 | grep -E "error|Build succeeded" | head -50
+# Build ./agentfs now (ReadyToRun publish, ~15 s), not inside the first test that runs it under a timeout.
+./agentfs --version >/dev/null || echo "building ./agentfs failed; the tests that run it will say why"
 status=0
 for proj in tests/*/*.csproj; do
   echo "== $proj"

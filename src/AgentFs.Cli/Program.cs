@@ -73,7 +73,7 @@ public static class Program
         }
     }
 
-    /// <summary>The command tree. Later commands (mount, unmount, status, diff, patch, apply, backup, restore, export) go here.</summary>
+    /// <summary>The command tree: every command of the tool.</summary>
     public static Command CreateRootCommand(CommandIo io)
     {
         var root = new Command("agentfs", "Copy-on-write filesystems for agent sessions, stored in one SQLite file over a read-only base directory.")

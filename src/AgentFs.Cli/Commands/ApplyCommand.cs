@@ -30,7 +30,7 @@ internal static class ApplyCommand
             var result = Interruptible.Run("apply", "nothing was written to the target", token =>
                 TerminalProgress.Run(io, dry ? "checking" : "applying", progress =>
                     s.Apply(b, dir, dry,
-                        progress == null ? null : new PatchCommand.ProgressSink(p => progress.Update(p.Done, p.Total, Program.OneLine($"{p.Phase} {p.Path}"))),
+                        progress?.ForVersion(p => $"{p.Phase} {p.Path}"),
                         token)));
             if (r.GetValue(json))
             {

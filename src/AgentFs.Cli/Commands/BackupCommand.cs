@@ -125,6 +125,9 @@ internal sealed class TerminalProgress
     public IProgress<ExportProgress> ForExport(string title) =>
         new Sink<ExportProgress>(p => Update(0, 0, $"{title}: {p.Entries} entries, {Size.Text(p.ContentBytes)}"));
 
+    public IProgress<VersionProgress> ForVersion(Func<VersionProgress, string> describe) =>
+        new Sink<VersionProgress>(p => Update(p.Done, p.Total, Program.OneLine(describe(p))));
+
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and lag behind).</summary>
     private sealed class Sink<T>(Action<T> report) : IProgress<T>
     {

@@ -21,4 +21,20 @@ internal static class CommonOptions
     {
         Description = "Print JSON instead of text (shapes: src/AgentFs.Cli/README.md)",
     };
+
+    /// <summary>--from (default base) and --to (default: the --branch head), as diff, patch and trace spell them.</summary>
+    public static (Option<string> From, Option<string?> To) RefOptions() =>
+    (
+        new Option<string>("--from")
+        {
+            Description = "Older state: base, a checkpoint id or a branch name",
+            HelpName = "REF",
+            DefaultValueFactory = _ => "base",
+        },
+        new Option<string?>("--to")
+        {
+            Description = "Newer state: base, a checkpoint id or a branch name (default: the head of --branch)",
+            HelpName = "REF",
+        }
+    );
 }

@@ -15,7 +15,7 @@ internal static class DiffCommand
     {
         var store = CommonOptions.Store();
         var branch = CommonOptions.Branch();
-        var (from, to) = RefOptions();
+        var (from, to) = CommonOptions.RefOptions();
         var nameStatus = new Option<bool>("--name-status") { Description = "One line per changed path: A, D, M, T or R100, then the path(s)" };
         var stat = new Option<bool>("--stat") { Description = "Lines added and deleted per file, and a summary (git's --stat)" };
         var json = CommonOptions.Json();
@@ -57,22 +57,6 @@ internal static class DiffCommand
         return cmd;
     }
 
-    /// <summary>--from (default base) and --to (default: the --branch head), as diff and patch spell them.</summary>
-    internal static (Option<string> From, Option<string?> To) RefOptions() =>
-    (
-        new Option<string>("--from")
-        {
-            Description = "Older state: base, a checkpoint id or a branch name",
-            HelpName = "REF",
-            DefaultValueFactory = _ => "base",
-        },
-        new Option<string?>("--to")
-        {
-            Description = "Newer state: base, a checkpoint id or a branch name (default: the head of --branch)",
-            HelpName = "REF",
-        }
-    );
-
     /// <summary><c>diff --json</c>: every change, sorted by path.</summary>
     internal sealed record DiffJson(string From, string To, IReadOnlyList<ChangeJson> Changes);
 
@@ -89,15 +73,9 @@ internal static class DiffCommand
                 ChangeKind.TypeChanged => "type_changed", _ => "modified",
             },
             c.Path, c.OldPath,
-            TypeName((c.New ?? c.Old)!.Type), c.Old == null ? null : TypeName(c.Old.Type),
+            Output.Formats.Type((c.New ?? c.Old)!.Mode), c.Old == null ? null : Output.Formats.Type(c.Old.Mode),
             c.New == null ? null : Output.Formats.Mode(c.New.Mode), c.Old == null ? null : Output.Formats.Mode(c.Old.Mode),
             c.New?.Size, c.Old?.Size, c.New?.LinkTarget, c.Old?.LinkTarget, c.ContentChanged, c.ModeChanged,
             stat?.Insertions, stat?.Deletions, stat?.IsBinary);
     }
-
-    internal static string TypeName(FileType t) => t switch
-    {
-        FileType.File => "file", FileType.Directory => "directory", FileType.Symlink => "symlink", FileType.Fifo => "fifo",
-        FileType.Socket => "socket", FileType.CharDevice => "char_device", _ => "block_device",
-    };
 }

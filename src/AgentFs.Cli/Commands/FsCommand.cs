@@ -78,7 +78,7 @@ internal static class FsCommand
                     finally { fs.Forget(a.Ino, 1); }
                 }
             }
-            else entries.Add(Describe(fs, p, NameOf(p)));
+            else entries.Add(Describe(fs, p, NameOf(p), attrs));
             if (asJson) io.WriteJson(new ListingJson(fs.Branch, p, entries));
             else WriteLong(io, entries);
             return Program.ExitOk;
@@ -86,15 +86,14 @@ internal static class FsCommand
         return cmd;
     }
 
-    private static FileJson Describe(AgentFileSystem fs, string path, string name)
-    {
-        var a = fs.GetAttributes(path);
-        return FileJson.From(path, name, a, a.IsSymlink ? fs.ReadSymbolicLink(path) : null);
-    }
+    private static FileJson Describe(AgentFileSystem fs, string path, string name, InodeAttributes a) =>
+        FileJson.From(path, name, a, a.IsSymlink ? fs.ReadSymbolicLink(path) : null);
+
+    /// <summary>The mode as ls -l writes it: "-rw-r--r--".</summary>
+    private static string ModeString(FileJson e) => PosixMode.ToLsString(TypeBits(e.Type) | Convert.ToUInt32(e.Mode, 8));
 
     private static void WriteLong(CommandIo io, List<FileJson> entries)
     {
-        static string ModeString(FileJson e) => PosixMode.ToLsString(TypeBits(e.Type) | Convert.ToUInt32(e.Mode, 8));
         static string NameWithTarget(FileJson e) => e.Target == null ? e.Name : $"{e.Name} -> {e.Target}";
         static string Modified(FileJson e) => e.Mtime[..10] + " " + e.Mtime[11..16];
         if (io.IsTerminal)
@@ -173,7 +172,7 @@ internal static class FsCommand
         cmd.SetAction(r => Reading(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
         {
             string p = Normalize(r.GetValue(path)!);
-            var e = Describe(fs, p, NameOf(p));
+            var e = Describe(fs, p, NameOf(p), fs.GetAttributes(p));
             if (r.GetValue(json))
             {
                 io.WriteJson(e);
@@ -182,7 +181,7 @@ internal static class FsCommand
             var rows = new List<(string, string)>
             {
                 ("path", e.Path), ("type", e.Type),
-                ("mode", $"{e.Mode} ({PosixMode.ToLsString(TypeBits(e.Type) | Convert.ToUInt32(e.Mode, 8))})"),
+                ("mode", $"{e.Mode} ({ModeString(e)})"),
                 ("size", e.Size.ToString(CultureInfo.InvariantCulture)), ("blocks", e.Blocks.ToString(CultureInfo.InvariantCulture)),
                 ("ino", e.Ino.ToString(CultureInfo.InvariantCulture)), ("nlink", e.Nlink.ToString(CultureInfo.InvariantCulture)),
                 ("uid", e.Uid.ToString(CultureInfo.InvariantCulture)), ("gid", e.Gid.ToString(CultureInfo.InvariantCulture)),

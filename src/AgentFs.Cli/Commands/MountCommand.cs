@@ -34,6 +34,8 @@ internal static class MountCommand
         {
             string storePath = StoreAccess.CheckPath(r.GetValue(store)!, "store");
             string mp = Path.GetFullPath(r.GetValue(mountPoint)!);
+            // FUSE threads log concurrently; the background mount's stderr pipe may be gone (hence IOException is ignored).
+            var log = TextWriter.Synchronized(io.Error);
             var options = new AgentMountOptions
             {
                 Branch = r.GetValue(branch)!,
@@ -41,7 +43,7 @@ internal static class MountCommand
                 WritebackCache = !r.GetValue(noWriteback),
                 Passthrough = r.GetValue(passthrough),
                 Threads = Math.Max(1, r.GetValue(threads)),
-                Log = message => { try { Console.Error.WriteLine($"agentfs: {message}"); } catch (IOException) { } },
+                Log = message => { try { log.WriteLine($"agentfs: {message}"); } catch (IOException) { } },
             };
             if (r.GetValue(background))
             {
@@ -51,12 +53,13 @@ internal static class MountCommand
                 if (options.Passthrough) args.Add("--passthrough");
                 return StartInBackground(io, args, mp);
             }
-            return Serve(io, storePath, mp, options, r.GetValue(ready));
+            return Serve(io, log, storePath, mp, options, r.GetValue(ready));
         });
         return cmd;
     }
 
-    private static int Serve(CommandIo io, string storePath, string mp, AgentMountOptions options, bool signalReady)
+    /// <param name="log">io.Error, synchronized: the mount's threads write to it too.</param>
+    private static int Serve(CommandIo io, TextWriter log, string storePath, string mp, AgentMountOptions options, bool signalReady)
     {
         using var stop = new ManualResetEventSlim();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
@@ -74,8 +77,8 @@ internal static class MountCommand
         }
         else
         {
-            io.Error.WriteLine($"agentfs: mounted {storePath} (branch {options.Branch}) at {mp}; Ctrl-C or 'agentfs unmount {mp}' to unmount");
-            io.Error.Flush();
+            log.WriteLine($"agentfs: mounted {storePath} (branch {options.Branch}) at {mp}; Ctrl-C or 'agentfs unmount {mp}' to unmount");
+            log.Flush();
         }
         WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)mount.Completion).AsyncWaitHandle]);
         return Program.ExitOk; // Dispose commits durably, unmounts and releases the branch.

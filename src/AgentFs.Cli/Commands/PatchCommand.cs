@@ -14,7 +14,7 @@ internal static class PatchCommand
     {
         var store = CommonOptions.Store();
         var branch = CommonOptions.Branch();
-        var (from, to) = DiffCommand.RefOptions();
+        var (from, to) = CommonOptions.RefOptions();
         var output = new Option<string?>("--output", "-o") { Description = "Write the patch to FILE instead of stdout", HelpName = "FILE" };
         var json = CommonOptions.Json();
         json.Description = "With -o: print a JSON summary of the patch written";
@@ -44,7 +44,7 @@ internal static class PatchCommand
             var summary = Interruptible.Run("patch", $"nothing was written to {full}", token =>
                 TerminalProgress.Run(io, "writing patch", progress =>
                     WriteFile(full, stream => s.WritePatch(fromRef, toRef, stream,
-                        progress: progress == null ? null : new ProgressSink(p => progress.Update(p.Done, p.Total, Program.OneLine($"patch: {p.Path}"))),
+                        progress: progress?.ForVersion(p => $"patch: {p.Path}"),
                         cancellationToken: token))));
             if (r.GetValue(json))
                 io.WriteJson(new PatchJson(fromRef, toRef, full, summary.Files, summary.BinaryFiles, summary.LeftOut, summary.Bytes));
@@ -93,12 +93,6 @@ internal static class PatchCommand
         {
             try { File.Delete(tmp); } catch { }
         }
-    }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and lag behind).</summary>
-    internal sealed class ProgressSink(Action<VersionProgress> report) : IProgress<VersionProgress>
-    {
-        public void Report(VersionProgress value) => report(value);
     }
 
     /// <summary><c>patch -o FILE --json</c>.</summary>

@@ -16,8 +16,7 @@ internal static class TraceCommand
     {
         var store = CommonOptions.Store();
         var branch = CommonOptions.Branch();
-        var from = new Option<string>("--from") { Description = "The old state: base, a checkpoint id or a branch", HelpName = "REF", DefaultValueFactory = _ => "base" };
-        var to = new Option<string?>("--to") { Description = "The new state: base, a checkpoint id or a branch (default: the branch head)", HelpName = "REF" };
+        var (from, to) = CommonOptions.RefOptions();
         var json = CommonOptions.Json();
         var cmd = new Command("trace", "Print the Agent Trace record (agent-trace.dev) of a branch's changes")
         {

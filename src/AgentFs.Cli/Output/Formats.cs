@@ -18,11 +18,7 @@ internal static class Formats
     public static string Time(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>A short local-free form for text listings: 2025-11-24 11:13.</summary>
-    public static string ShortTime(long unixNs) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(Math.DivRem(unixNs, 1_000_000L, out _)).UtcDateTime
-            .ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
-
+    /// <summary>A short form in UTC for text listings: 2025-11-24 11:13:00.</summary>
     public static string ShortTime(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
