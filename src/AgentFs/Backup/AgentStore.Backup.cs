@@ -29,21 +29,9 @@ public sealed partial class AgentStore
         foreach (var fs in open) fs.Flush(durable: false);
 
         var clock = Stopwatch.StartNew();
-        string tmp = StoreFiles.CreateTemp(target, removeLeftover: overwrite, "backup");
-        try
-        {
-            var (pages, pageSize) = StoreCopy.Copy(Path, tmp, progress, cancellationToken);
-            var copy = StoreCopy.PrepareCopy(tmp, $"the backup copy {tmp} of store {Path}");
-            StoreFiles.SyncFile(tmp);
-            cancellationToken.ThrowIfCancellationRequested();
-            StoreFiles.MoveIntoPlace(tmp, target, overwrite, "backup");
-            return new BackupResult(Path, target, BaseDirectoryPath, StoreId, pages, pageSize, clock.Elapsed, copy.LeasesCleared);
-        }
-        catch
-        {
-            StoreFiles.DeleteWithSidecars(tmp);
-            throw;
-        }
+        var (pages, pageSize, copy) = CopyIntoPlace(Path, target, overwrite, "backup",
+            $"the backup copy {StoreFiles.TempPathFor(target)} of store {Path}", progress, cancellationToken);
+        return new BackupResult(Path, target, BaseDirectoryPath, StoreId, pages, pageSize, clock.Elapsed, copy.LeasesCleared);
     }
 
     /// <summary>
@@ -75,16 +63,26 @@ public sealed partial class AgentStore
         bool replacing = File.Exists(target);
 
         var clock = Stopwatch.StartNew();
-        string tmp = StoreFiles.CreateTemp(target, removeLeftover: force, "store");
+        var (pages, pageSize, copy) = CopyIntoPlace(backup, target, force, "store",
+            $"the copy {StoreFiles.TempPathFor(target)} of backup {backup}", progress, cancellationToken);
+        return new RestoreResult(backup, target, copy.BaseDirectory, Directory.Exists(copy.BaseDirectory), copy.StoreId,
+            replacing, pages, pageSize, clock.Elapsed, copy.LeasesCleared);
+    }
+
+    /// <summary>Copies the store at source to TARGET.tmp, checks and syncs the copy and renames it to target;
+    /// on any failure the temporary file goes away. describeCopy names TARGET.tmp in errors.</summary>
+    private static (long Pages, int PageSize, CopyIdentity Copy) CopyIntoPlace(string source, string target, bool overwrite, string what,
+        string describeCopy, IProgress<BackupProgress>? progress, CancellationToken cancellationToken)
+    {
+        string tmp = StoreFiles.CreateTemp(target, removeLeftover: overwrite, what);
         try
         {
-            var (pages, pageSize) = StoreCopy.Copy(backup, tmp, progress, cancellationToken);
-            var copy = StoreCopy.PrepareCopy(tmp, $"the copy {tmp} of backup {backup}");
+            var (pages, pageSize) = StoreCopy.Copy(source, tmp, progress, cancellationToken);
+            var copy = StoreCopy.PrepareCopy(tmp, describeCopy);
             StoreFiles.SyncFile(tmp);
             cancellationToken.ThrowIfCancellationRequested();
-            StoreFiles.MoveIntoPlace(tmp, target, force, "store");
-            return new RestoreResult(backup, target, copy.BaseDirectory, Directory.Exists(copy.BaseDirectory), copy.StoreId,
-                replacing, pages, pageSize, clock.Elapsed, copy.LeasesCleared);
+            StoreFiles.MoveIntoPlace(tmp, target, overwrite, what);
+            return (pages, pageSize, copy);
         }
         catch
         {

@@ -1,5 +1,6 @@
-using System.Runtime.InteropServices;
+using System.Text;
 using Microsoft.Data.Sqlite;
+using AgentFs.Native;
 using AgentFs.Store;
 
 namespace AgentFs;
@@ -18,7 +19,7 @@ namespace AgentFs;
 /// - TARGET-wal and TARGET-shm are deleted before the new file takes the name: SQLite would otherwise replay
 ///   a stale WAL into the new database (a WAL carries no identity of its database).
 /// </summary>
-internal static partial class StoreFiles
+internal static class StoreFiles
 {
     private static readonly string[] Sidecars = ["-wal", "-shm", "-journal"];
 
@@ -28,12 +29,7 @@ internal static partial class StoreFiles
     /// without overwrite, an existing file that is not a store, or a store in use.</summary>
     public static void CheckTarget(string target, bool overwrite, string what, string forceHint)
     {
-        if (Directory.Exists(target))
-            throw new AgentFsException(Errno.EISDIR, $"{what} {target} is a directory; pass a file path");
-        string? dir = Path.GetDirectoryName(target);
-        if (dir != null && !Directory.Exists(dir))
-            throw new AgentFsException(File.Exists(dir) ? Errno.ENOTDIR : Errno.ENOENT,
-                $"cannot write {what} {target}: {(File.Exists(dir) ? $"{dir} is not a directory" : $"directory {dir} does not exist")}");
+        CheckFilePath(target, what);
         if (!File.Exists(target) && !IsDanglingSymlink(target)) return;
         if (!overwrite)
             throw new AgentFsException(Errno.EEXIST, $"{what} {target} already exists; {forceHint}");
@@ -49,14 +45,20 @@ internal static partial class StoreFiles
     /// is replaced with overwrite.</summary>
     public static void CheckPlainTarget(string target, bool overwrite, string what)
     {
+        CheckFilePath(target, what);
+        if (!overwrite && (File.Exists(target) || IsDanglingSymlink(target)))
+            throw new AgentFsException(Errno.EEXIST, $"{what} {target} already exists; pass --force to replace it, or choose another path");
+    }
+
+    /// <summary>Refuses a target that is a directory, or whose directory is missing or not a directory.</summary>
+    private static void CheckFilePath(string target, string what)
+    {
         if (Directory.Exists(target))
             throw new AgentFsException(Errno.EISDIR, $"{what} {target} is a directory; pass a file path");
         string? dir = Path.GetDirectoryName(target);
         if (dir != null && !Directory.Exists(dir))
             throw new AgentFsException(File.Exists(dir) ? Errno.ENOTDIR : Errno.ENOENT,
                 $"cannot write {what} {target}: {(File.Exists(dir) ? $"{dir} is not a directory" : $"directory {dir} does not exist")}");
-        if (!overwrite && (File.Exists(target) || IsDanglingSymlink(target)))
-            throw new AgentFsException(Errno.EEXIST, $"{what} {target} already exists; pass --force to replace it, or choose another path");
     }
 
     private static bool IsDanglingSymlink(string path)
@@ -125,9 +127,7 @@ internal static partial class StoreFiles
         using var rd = cmd.ExecuteReader();
         while (rd.Read())
         {
-            int pid = (int)rd.GetInt64(1);
-            if (rd.GetString(2) != Environment.MachineName) continue;
-            if (!AgentStore.ProcessAlive(pid, rd.IsDBNull(3) ? null : rd.GetString(3))) continue;
+            if (AgentStore.LiveLeaseHolder(rd, 1) is not int pid) continue;
             throw new AgentFsException(Errno.EBUSY,
                 $"{what} {target} is in use: branch {rd.GetString(0)} is open for writing by process {pid} ({ProcessNames.Get(pid)}); unmount it or stop that process first");
         }
@@ -223,23 +223,16 @@ internal static partial class StoreFiles
     }
 
     /// <summary>fsync of the directory holding path, so a rename in it is durable.</summary>
-    public static void SyncDirectory(string path)
+    public static unsafe void SyncDirectory(string path)
     {
         string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
-        int fd = open(dir, 0x10000 /* O_DIRECTORY */ | 0x80000 /* O_CLOEXEC */);
+        byte[] z = Encoding.UTF8.GetBytes(dir + "\0");
+        int fd;
+        fixed (byte* p = z) fd = LibC.openat(LibC.AT_FDCWD, p, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
         if (fd < 0) return;
-        fsync(fd);
-        close(fd);
+        LibC.fsync(fd);
+        LibC.close(fd);
     }
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags);
-
-    [LibraryImport("libc")]
-    private static partial int fsync(int fd);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
 
     /// <summary>Whether two paths name the same file (after following symlinks).</summary>
     public static bool SameFile(string a, string b)

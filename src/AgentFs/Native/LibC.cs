@@ -25,6 +25,9 @@ internal static unsafe partial class LibC
     public static partial int close(int fd);
 
     [LibraryImport("libc", SetLastError = true)]
+    public static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial nint pread(int fd, byte* buf, nuint count, long offset);
 
     [LibraryImport("libc", SetLastError = true)]

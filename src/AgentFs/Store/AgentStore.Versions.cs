@@ -51,22 +51,9 @@ public sealed partial class AgentStore
     {
         Write((c, tx) =>
         {
-            using (var cmd = c.CreateCommand())
-            {
-                cmd.Transaction = tx;
-                cmd.CommandText = "SELECT pid, host, proc_start FROM leases WHERE branch=$b";
-                cmd.Parameters.AddWithValue("$b", branch);
-                using var rd = cmd.ExecuteReader();
-                if (rd.Read())
-                {
-                    int pid = (int)rd.GetInt64(0);
-                    string host = rd.GetString(1);
-                    string? start = rd.IsDBNull(2) ? null : rd.GetString(2);
-                    if (host == Environment.MachineName && pid != Environment.ProcessId && ProcessAlive(pid, start))
-                        throw new AgentFsException(Errno.EBUSY,
-                            $"branch {branch} of store {Path} is in use by process {pid} ({ProcessNames.Get(pid)}); unmount or stop it first, or use another branch");
-                }
-            }
+            if (LiveLeaseHolder(c, tx, branch) is int pid && pid != Environment.ProcessId)
+                throw new AgentFsException(Errno.EBUSY,
+                    $"branch {branch} of store {Path} is in use by process {pid} ({ProcessNames.Get(pid)}); unmount or stop it first, or use another branch");
             StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO leases(branch, pid, host, started_ns, proc_start) VALUES($b,$p,$h,$t,$s)", tx,
                 ("$b", branch), ("$p", Environment.ProcessId), ("$h", Environment.MachineName), ("$t", NowNs()), ("$s", ProcessStart(Environment.ProcessId)));
             return 0;
@@ -74,52 +61,58 @@ public sealed partial class AgentStore
     }
 
     /// <summary>The process holding the write lease of a branch, if a live one does.</summary>
-    public int? LeaseHolder(string branch)
+    public int? LeaseHolder(string branch) => Read(c => LiveLeaseHolder(c, null, branch));
+
+    /// <summary>The pid in the lease row of a branch, if a live process of this host holds it.</summary>
+    private static int? LiveLeaseHolder(SqliteConnection c, SqliteTransaction? tx, string branch)
     {
-        return Read(c =>
-        {
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "SELECT pid, host, proc_start FROM leases WHERE branch=$b";
-            cmd.Parameters.AddWithValue("$b", branch);
-            using var rd = cmd.ExecuteReader();
-            if (!rd.Read()) return (int?)null;
-            int pid = (int)rd.GetInt64(0);
-            return rd.GetString(1) == Environment.MachineName && ProcessAlive(pid, rd.IsDBNull(2) ? null : rd.GetString(2)) ? pid : null;
-        });
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT pid, host, proc_start FROM leases WHERE branch=$b";
+        cmd.Parameters.AddWithValue("$b", branch);
+        using var rd = cmd.ExecuteReader();
+        return rd.Read() ? LiveLeaseHolder(rd, 0) : null;
+    }
+
+    /// <summary>The pid of the lease in the current row of rd (columns pid, host, proc_start from column
+    /// <paramref name="pidColumn"/> on), if a live process of this host holds it.</summary>
+    internal static int? LiveLeaseHolder(SqliteDataReader rd, int pidColumn)
+    {
+        int pid = (int)rd.GetInt64(pidColumn);
+        return rd.GetString(pidColumn + 1) == Environment.MachineName
+               && ProcessAlive(pid, rd.IsDBNull(pidColumn + 2) ? null : rd.GetString(pidColumn + 2)) ? pid : null;
     }
 
     /// <summary>Whether the process that took a lease still runs: same pid, same start time, and not a zombie
     /// (a killed process whose parent has not reaped it yet holds nothing).</summary>
-    internal static bool ProcessAlive(int pid, string? start)
+    private static bool ProcessAlive(int pid, string? start)
     {
         if (!(LibC.kill(pid, 0) == 0 || LibC.LastErrno == Errno.EPERM)) return false;
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            char state = stat[stat.LastIndexOf(')') + 2];
-            if (state is 'Z' or 'X') return false;
-        }
+        string stat;
+        try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
         catch (IOException) { return false; }
-        return start == null || ProcessStart(pid) == start;
+        char state = stat[stat.LastIndexOf(')') + 2];
+        if (state is 'Z' or 'X') return false;
+        return start == null || StartTime(stat) == start;
     }
 
     private static string? ProcessStart(int pid)
     {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields[19]; // starttime
-        }
+        try { return StartTime(File.ReadAllText($"/proc/{pid}/stat")); }
         catch { return null; }
+    }
+
+    /// <summary>The starttime field of a /proc/PID/stat text, or null when it has none.</summary>
+    private static string? StartTime(string stat)
+    {
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return fields.Length > 19 ? fields[19] : null; // starttime
     }
 
     /// <summary>Refuses to change a branch that another live process holds open for writing.</summary>
     private void CheckNotLeasedElsewhere(string branch)
     {
-        lock (_open)
-            if (_open.ContainsKey(branch)) return;
-        if (LeaseHolder(branch) is int pid && pid != Environment.ProcessId)
+        if (RemoteHolder(branch) is int pid)
             throw new AgentFsException(Errno.EBUSY,
                 $"branch {branch} of store {Path} is open for writing by process {pid} ({ProcessNames.Get(pid)}); unmount it first");
     }

@@ -103,14 +103,5 @@ internal static class StoreDatabase
         return cmd.ExecuteNonQuery();
     }
 
-    public static SqliteCommand Prepare(SqliteConnection c, string sql, params string[] parameters)
-    {
-        var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var p in parameters) cmd.Parameters.Add(new SqliteParameter(p, null));
-        cmd.Prepare();
-        return cmd;
-    }
-
     public static string Utf8(byte[] b) => Encoding.UTF8.GetString(b);
 }

@@ -239,7 +239,7 @@ internal sealed unsafe partial class TargetDirectory : IDisposable
                 }
             });
             if (fchmod(fd, mode & PosixMode.PermissionMask) != 0) throw Failed("set the mode of", pathForErrors);
-            if (fsync(fd) != 0) throw Failed("sync", pathForErrors);
+            if (LibC.fsync(fd) != 0) throw Failed("sync", pathForErrors);
         }
         finally { LibC.close(fd); }
     }
@@ -304,7 +304,7 @@ internal sealed unsafe partial class TargetDirectory : IDisposable
             using var dir = OpenDirectory(path);
             int fd = OpenAt(dir.Fd, "."u8.ToArray(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
             if (fd < 0) return;
-            fsync(fd);
+            LibC.fsync(fd);
             LibC.close(fd);
         }
         catch (AgentFsException) { /* the directory was removed by a later change */ }
@@ -348,9 +348,6 @@ internal sealed unsafe partial class TargetDirectory : IDisposable
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint write(int fd, byte* buf, nuint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int fsync(int fd);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fchmod(int fd, uint mode);
