@@ -1,4 +1,5 @@
 using AgentFs.Store;
+using AgentFs.Versions;
 
 namespace AgentFs;
 
@@ -105,11 +106,5 @@ internal sealed class TreeComparer
     {
         try { return fs.Lookup(dir, name); }
         catch (AgentFsException e) when (e.Errno is Errno.ENOENT or Errno.ESTALE) { return null; }
-    }
-
-    private sealed class ByteOrder : IComparer<byte[]>
-    {
-        public static readonly ByteOrder Instance = new();
-        public int Compare(byte[]? a, byte[]? b) => a.AsSpan().SequenceCompareTo(b);
     }
 }

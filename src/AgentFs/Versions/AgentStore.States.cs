@@ -26,7 +26,7 @@ public sealed partial class AgentStore
             return new StoreState(reference, StateKind.Checkpoint, cp.Branch, cp.Id, LoadChain(cp.Layer));
         }
         if (reference.Length == 0 || TryGetBranch(reference) == null) throw UnknownRef(reference);
-        CommitPendingChanges(reference);
+        CommitPending(reference); // the writer's (this process or a mount) pending changes, so the state is complete
         var b = GetBranch(reference);
         return new StoreState(reference, StateKind.Branch, b.Name, null, LoadChain(b.TopLayer));
     }
@@ -44,12 +44,5 @@ public sealed partial class AgentStore
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return new AgentFileSystem(this, state.Branch ?? state.Ref, state.Chain, readOnly: true);
-    }
-
-    /// <summary>Commits what the writer of the branch holds in memory: a view in this process, or (through its
-    /// control socket) the process that has the branch mounted, so a diff sees every write made so far.</summary>
-    internal void CommitPendingChanges(string branch)
-    {
-        CommitPending(branch);
     }
 }

@@ -92,27 +92,4 @@ internal static class GitEncoding
         using (var z = new ZLibStream(ms, CompressionLevel.Optimal, leaveOpen: true)) z.Write(data);
         return ms.ToArray();
     }
-
-    /// <summary>Decodes one literal hunk's lines (for tests): the inflated bytes.</summary>
-    public static byte[] ReadLiteral(IReadOnlyList<string> lines)
-    {
-        using var ms = new MemoryStream();
-        foreach (var line in lines)
-        {
-            int n = line[0] <= 'Z' ? line[0] - 'A' + 1 : line[0] - 'a' + 27;
-            var bytes = new List<byte>();
-            for (int i = 1; i + 5 <= line.Length; i += 5)
-            {
-                uint acc = 0;
-                for (int c = 0; c < 5; c++) acc = acc * 85 + (uint)Base85Alphabet.IndexOf(line[i + c]);
-                for (int k = 0; k < 4; k++) bytes.Add((byte)(acc >> (24 - 8 * k)));
-            }
-            ms.Write(bytes.ToArray(), 0, n);
-        }
-        ms.Position = 0;
-        using var z = new ZLibStream(ms, CompressionMode.Decompress);
-        using var outMs = new MemoryStream();
-        z.CopyTo(outMs);
-        return outMs.ToArray();
-    }
 }

@@ -487,10 +487,11 @@ internal sealed class TreeDiffer
         var added = _changes.Where(c => c.Kind == ChangeKind.Added && Eligible(c.New)).ToList();
         if (deleted.Count == 0 || added.Count == 0) return;
         var bySize = deleted.GroupBy(c => (c.Old!.Type, c.Old.Size)).ToDictionary(g => g.Key, g => g.ToList());
+        var addedSizes = added.Select(c => (c.New!.Type, c.New.Size)).ToHashSet();
         var pool = new Dictionary<(FileType, string), List<FileChange>>();
         foreach (var group in bySize.Values)
         {
-            if (!added.Any(c => c.New!.Type == group[0].Old!.Type && c.New.Size == group[0].Old!.Size)) continue;
+            if (!addedSizes.Contains((group[0].Old!.Type, group[0].Old!.Size))) continue;
             foreach (var d in group)
             {
                 d.OldOid ??= BlobId(_a, d.Old!, d.RawPath);
