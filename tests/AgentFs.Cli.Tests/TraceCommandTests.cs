@@ -24,11 +24,11 @@ public class TraceCommandTests
         sb.Write("/src/main.c", "int main(void) { return 0; }\nint helper(void) { return 1; }\n").Ok();
         long cp = long.Parse(Cli.Run("checkpoint", sb.StorePath, "-m", "add helper", "--meta", "conversation_url=https://chat.example.com/c/9",
             "--meta", "model_id=openai/gpt-5", "--meta", "ticket=T-9").Ok().StdoutLines[^1]);
-        var doc = JsonDocument.Parse(Cli.Run("trace", sb.StorePath, "--to", cp.ToString(), "--json").Ok().Stdout).RootElement;
+        var doc = AgentFs.Tests.Backup.AgentTraceSchema.Check(Cli.Run("trace", sb.StorePath, "--to", cp.ToString(), "--json").Ok().Stdout);
 
         Assert.Equal(["version", "id", "timestamp", "tool", "files", "metadata"], doc.EnumerateObject().Select(p => p.Name));
-        Assert.Matches(@"^[0-9]+\.[0-9]+$", doc.GetProperty("version").GetString());
-        Assert.Equal("0.1", doc.GetProperty("version").GetString());
+        Assert.Matches(@"^[0-9]+\.[0-9]+\.[0-9]+$", doc.GetProperty("version").GetString());
+        Assert.Equal("0.1.0", doc.GetProperty("version").GetString());
         Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", doc.GetProperty("id").GetString());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", doc.GetProperty("timestamp").GetString());
         Assert.Equal("agentfs", doc.GetProperty("tool").GetProperty("name").GetString());
@@ -58,7 +58,7 @@ public class TraceCommandTests
         Assert.Equal(["a.txt\t3-3\t\t"], Cli.Run("trace", sb.StorePath, "--from", c1.ToString(), "--to", c2.ToString()).Ok().StdoutLines);
         Assert.Equal(["a.txt\t2-3\t\t"], Cli.Run("trace", sb.StorePath, "--from", "base", "--to", "main").Ok().StdoutLines);
         Assert.Empty(Cli.Run("trace", sb.StorePath, "--from", "main").Ok().StdoutLines);
-        Cli.Run("trace", sb.StorePath, "--from", "nope").UserError("'nope'", "neither base, a checkpoint id nor a branch");
+        Cli.Run("trace", sb.StorePath, "--from", "nope").UserError("'nope'", "is not base, a checkpoint or a branch");
         Cli.Run("trace", sb.StorePath, "--to", "4242").UserError("checkpoint 4242 does not exist");
         Cli.Run("trace", sb.StorePath, "--branch", "ghost").UserError("branch ghost does not exist");
     }

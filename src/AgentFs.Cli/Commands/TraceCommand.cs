@@ -5,7 +5,7 @@ namespace AgentFs.Cli.Commands;
 
 /// <summary>
 /// <c>agentfs trace STORE [--branch B] [--from REF] [--to REF] [--json]</c>: the Agent Trace record (agent-trace.dev,
-/// version 0.1) of the change from REF to REF (default: base to the branch head): which line ranges of which
+/// version 0.1.0) of the change from REF to REF (default: base to the branch head): which line ranges of which
 /// files it added, and which conversation (checkpoint metadata: conversation_url, model, contributor) added
 /// them. --json prints the record itself; text is one line per file and conversation,
 /// <c>PATH\tRANGES\tCONVERSATION_URL\tMODEL</c> with RANGES like <c>3-5,12-12</c>.

@@ -6,12 +6,12 @@ using System.Text.Json.Nodes;
 namespace AgentFs;
 
 /// <summary>
-/// An Agent Trace record (the open format of agent-trace.dev, specification version 0.1): which lines of which
+/// An Agent Trace record (the open format of agent-trace.dev, specification version 0.1.0): which lines of which
 /// files a change produced, and which conversation and model produced them. <see cref="ToJson"/> writes it
 /// with the specification's field names; optional fields without a value are left out (the schema allows no
 /// nulls and no fields of its own beyond <see cref="Metadata"/>).
 /// </summary>
-/// <param name="Version">The specification version, "0.1" (the schema's pattern is MAJOR.MINOR).</param>
+/// <param name="Version">The specification version, "0.1.0" (the schema's pattern is MAJOR.MINOR.PATCH).</param>
 /// <param name="Id">A random (version 4) UUID.</param>
 /// <param name="Timestamp">When the record was made (written as RFC 3339 in UTC).</param>
 /// <param name="Vcs">Left null by AgentFs: the schema's vcs types are git, jj, hg and svn, and a store is none of them.</param>
@@ -19,7 +19,7 @@ namespace AgentFs;
 public sealed record AgentTraceRecord(string Version, Guid Id, DateTimeOffset Timestamp, AgentTraceTool? Tool,
     IReadOnlyList<AgentTraceFile> Files, AgentTraceVcs? Vcs, JsonObject? Metadata)
 {
-    public const string SpecVersion = "0.1";
+    public const string SpecVersion = "0.1.0";
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

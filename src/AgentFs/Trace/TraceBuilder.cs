@@ -1,17 +1,23 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using AgentFs.Versions;
 
 namespace AgentFs;
 
 /// <summary>
 /// Builds the Agent Trace record of the change from one state of a store to another.
 ///
-/// Which lines: each text file that differs is diffed (<see cref="TraceLineDiff"/>) against its old content (the same
-/// path in the old state, else the path the same inode had there: a rename, else nothing: a new file); the
-/// lines of the new content that the diff adds are the file's ranges. Binary files (a NUL in the first 8000
-/// bytes, like git), files over <see cref="MaxTextBytes"/>, deletions, symlinks and special files have no
-/// lines to attribute: they are listed in metadata["dev.agentfs"].changes only.
+/// Which paths: those of the diff (<see cref="DiffSession"/>: the same state resolution and change list as
+/// <see cref="AgentStore.Diff"/>, at a cost in proportion to the changes). Directories are left out. A file the
+/// diff calls deleted at one path and added at another with the same inode (moved, then changed) is a rename
+/// here, as are the diff's own renames (identical content).
+///
+/// Which lines: each text file that changed is diffed (<see cref="LineDiff"/>, lines compared without their
+/// newline) against its old content (the same path in the old state, or the old path of a rename, or nothing:
+/// a new file); the lines of the new content that the diff inserts are the file's ranges. Binary files
+/// (<see cref="BinaryContent"/>: git's rule), files over <see cref="MaxTextBytes"/>, deletions, symlinks and
+/// special files have no lines to attribute: they are listed in metadata["dev.agentfs"].changes only.
 ///
 /// Who: the checkpoints between the two states (those in the new state's history and not in the old one's),
 /// oldest first, then the branch head when the new state is one. Each added line is attributed to the step
@@ -26,46 +32,52 @@ internal sealed class TraceBuilder
     public const string MetadataKey = "dev.agentfs";
 
     private readonly AgentStore _store;
-    private readonly TraceState _from, _to;
+    private readonly DiffSession _session;
     private readonly string _branch;
+    private readonly CheckpointInfo? _fromCheckpoint, _toCheckpoint;
 
-    public TraceBuilder(AgentStore store, TraceState from, TraceState to, string branch)
+    public TraceBuilder(AgentStore store, DiffSession session, string branch)
     {
         _store = store;
-        _from = from;
-        _to = to;
+        _session = session;
         _branch = branch;
+        _fromCheckpoint = CheckpointOf(store, session.From.State);
+        _toCheckpoint = CheckpointOf(store, session.To.State);
     }
 
+    private static CheckpointInfo? CheckpointOf(AgentStore store, StoreState state) =>
+        state.CheckpointId is { } id ? store.TryGetCheckpoint(id) : null;
+
     /// <summary>A state the change went through: a checkpoint (its view opened on demand) or the final state.</summary>
-    private sealed class Step(CheckpointInfo? checkpoint, TraceState? state)
+    private sealed class Step(CheckpointInfo? checkpoint, StateView? view)
     {
         public CheckpointInfo? Checkpoint { get; } = checkpoint;
-        public TraceState? State { get; set; } = state;
+        public StateView? View { get; set; } = view;
     }
 
     public AgentTraceRecord Build(CancellationToken cancel)
     {
-        var changes = TreeComparer.Compare(_store, _from, _to, cancel);
+        var changes = _session.Changes;
         var steps = Steps();
         var files = new List<AgentTraceFile>();
         var listed = new JsonArray();
         try
         {
-            var renamedFrom = new Dictionary<ulong, TreeChange>();
+            // Moved, then changed: the diff sees a deletion and an addition; the inode says it is one file.
+            var deletedByInode = new Dictionary<ulong, FileChange>();
             foreach (var c in changes)
-                if (c.To == null && c.From is { } f && PosixMode.IsRegular(f.Mode)) renamedFrom.TryAdd(f.Ino, c);
-            var renames = new Dictionary<TreeChange, TreeChange>(ReferenceEqualityComparer.Instance);
+                if (c.Kind == ChangeKind.Deleted && c.Old!.Type == FileType.File) deletedByInode.TryAdd(c.Old.Ino, c);
+            var movedFrom = new Dictionary<FileChange, FileChange>(ReferenceEqualityComparer.Instance);
             foreach (var c in changes)
-                if (c.From == null && c.To is { } t && PosixMode.IsRegular(t.Mode) && renamedFrom.Remove(t.Ino, out var old))
-                    renames[c] = old;
-            var renamedAway = new HashSet<TreeChange>(renames.Values, ReferenceEqualityComparer.Instance);
+                if (c.Kind == ChangeKind.Added && c.New!.Type == FileType.File && deletedByInode.Remove(c.New.Ino, out var old))
+                    movedFrom[c] = old;
+            var movedAway = new HashSet<FileChange>(movedFrom.Values, ReferenceEqualityComparer.Instance);
 
             foreach (var c in changes)
             {
                 cancel.ThrowIfCancellationRequested();
-                if (renamedAway.Contains(c)) continue;
-                renames.TryGetValue(c, out var source);
+                if (c.IsDirectory || movedAway.Contains(c)) continue;
+                movedFrom.TryGetValue(c, out var source);
                 var entry = Describe(c, source, steps, out var file);
                 if (entry != null) listed.Add(entry);
                 if (file != null) files.Add(file);
@@ -74,7 +86,7 @@ internal sealed class TraceBuilder
         finally
         {
             foreach (var s in steps)
-                if (s.State != null && s.State != _to) s.State.Dispose();
+                if (s.View != null && s.View != _session.To) s.View.Dispose();
         }
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return new AgentTraceRecord(AgentTraceRecord.SpecVersion, Guid.NewGuid(), DateTimeOffset.UtcNow,
@@ -89,8 +101,9 @@ internal sealed class TraceBuilder
     /// new state itself unless it is the last of them.</summary>
     private List<Step> Steps()
     {
-        var fromLayers = new HashSet<long>(_from.Chain.Layers);
-        var between = _to.Chain.Layers.Where(l => l > 0 && !fromLayers.Contains(l)).ToList();
+        var toChain = _session.To.State.Chain;
+        var fromLayers = new HashSet<long>(_session.From.State.Chain.Layers);
+        var between = toChain.Layers.Where(l => l > 0 && !fromLayers.Contains(l)).ToList();
         var steps = new List<Step>();
         if (between.Count > 0)
         {
@@ -104,94 +117,82 @@ internal sealed class TraceBuilder
                 return list;
             });
             var cps = ids.Select(_store.TryGetCheckpoint).OfType<CheckpointInfo>()
-                .OrderByDescending(cp => _to.Chain.DepthOf(cp.Layer)).ToList();
+                .OrderByDescending(cp => toChain.DepthOf(cp.Layer)).ToList();
             foreach (var cp in cps) steps.Add(new Step(cp, null));
         }
-        if (_to.Checkpoint is { } last && steps.Count > 0 && steps[^1].Checkpoint?.Id == last.Id) steps[^1].State = _to;
-        else steps.Add(new Step(_to.Checkpoint, _to));
+        if (_toCheckpoint is { } last && steps.Count > 0 && steps[^1].Checkpoint?.Id == last.Id) steps[^1].View = _session.To;
+        else steps.Add(new Step(_toCheckpoint, _session.To));
         return steps;
     }
 
-    private TraceState StateOf(Step step) => step.State ??= TraceState.Open(_store, step.Checkpoint!.Id.ToString());
+    private StateView ViewOf(Step step) =>
+        step.View ??= new StateView(_store, _store.ResolveState(step.Checkpoint!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)), new DiffStats());
 
     // ---- one change ---------------------------------------------------------------------------------
 
-    private JsonObject? Describe(TreeChange c, TreeChange? renamedFrom, List<Step> steps, out AgentTraceFile? file)
+    /// <param name="movedFrom">The deletion of the same inode at another path, when the file was moved and changed.</param>
+    private JsonObject? Describe(FileChange c, FileChange? movedFrom, List<Step> steps, out AgentTraceFile? file)
     {
         file = null;
-        var entry = new JsonObject { ["path"] = c.Path };
-        string status;
-        if (c.To is not { } to)
+        string path = ByteNames.Decode(c.RawPath); // invalid UTF-8 bytes as \xNN, not replaced
+        var entry = new JsonObject { ["path"] = path };
+        if (c.New is not { } to)
         {
             entry["status"] = "deleted";
-            entry["type"] = TypeName(c.From!.Value.Mode);
+            entry["type"] = TypeName(c.Old!.Mode);
             return entry;
         }
-        var from = renamedFrom?.From ?? c.From;
-        if (renamedFrom != null) { status = "renamed"; entry["old_path"] = renamedFrom.Path; }
+        var from = movedFrom?.Old ?? c.Old;
+        byte[]? oldPath = movedFrom?.RawPath ?? c.RawOldPath;
+        string status;
+        if (oldPath != null) { status = "renamed"; entry["old_path"] = ByteNames.Decode(oldPath); }
         else if (from == null) status = "added";
-        else if ((from.Value.Mode & PosixMode.S_IFMT) != (to.Mode & PosixMode.S_IFMT)) status = "type_changed";
+        else if ((from.Mode & PosixMode.S_IFMT) != (to.Mode & PosixMode.S_IFMT)) status = "type_changed";
         else status = "modified";
         entry["status"] = status;
         entry["type"] = TypeName(to.Mode);
-        if (from is { } fm && (fm.Mode & PosixMode.PermissionMask) != (to.Mode & PosixMode.PermissionMask))
-            entry["old_mode"] = Convert.ToString(fm.Mode & PosixMode.PermissionMask, 8).PadLeft(4, '0');
+        if (from != null && from.Permissions != to.Permissions)
+            entry["old_mode"] = Convert.ToString(from.Permissions, 8).PadLeft(4, '0');
 
-        if (!PosixMode.IsRegular(to.Mode))
-        {
-            if (status == "modified" && !entry.ContainsKey("old_mode") && SameNonRegular(c, from!.Value, to)) return null;
-            return entry;
-        }
+        if (to.Type != FileType.File) return entry;
         if (to.Size > MaxTextBytes)
         {
             entry["too_large"] = true;
             return entry;
         }
-        byte[]? newText = ReadFile(_to.View, c.RawPath);
+        byte[]? newText = ReadFile(_session.To, to.Ino, to.Size, c.RawPath);
         if (newText == null) return null; // vanished while we read (a branch head being written)
         byte[] oldText = [];
-        if (from is { } f && PosixMode.IsRegular(f.Mode) && f.Size <= MaxTextBytes)
-            oldText = ReadFile(_from.View, (renamedFrom ?? c).RawPath) ?? [];
-        if (status == "modified" && !entry.ContainsKey("old_mode") && oldText.AsSpan().SequenceEqual(newText)) return null;
-        if (IsBinary(newText))
+        if (from is { Type: FileType.File } f && f.Size <= MaxTextBytes)
+            oldText = ReadFile(_session.From, f.Ino, f.Size, oldPath ?? c.RawPath) ?? [];
+        if (BinaryContent.IsBinary(newText))
         {
             entry["binary"] = true;
             return entry;
         }
-        if (IsBinary(oldText)) oldText = [];
+        if (BinaryContent.IsBinary(oldText)) oldText = [];
 
-        var newLines = TraceLineDiff.SplitLines(newText);
-        var added = TraceLineDiff.Align(oldText, TraceLineDiff.SplitLines(oldText), newText, newLines);
+        var (oldLines, newLines) = Lines.Split(oldText, newText, ignoreNewline: true);
+        var map = LineDiff.Align(oldLines, newLines);
         var addedLines = new List<int>();
-        for (int j = 0; j < added.Length; j++)
-            if (added[j] < 0) addedLines.Add(j);
+        for (int j = 0; j < map.Length; j++)
+            if (map[j] < 0) addedLines.Add(j);
         entry["added_lines"] = addedLines.Count;
         if (addedLines.Count == 0) return entry;
 
-        var owners = Attribute(c, renamedFrom, oldText, newText, newLines, addedLines, steps);
+        var owners = Attribute(c.RawPath, oldPath, oldText, newText, addedLines, steps);
         // Steps whose checkpoints name the same conversation (or none) are one conversation of the record.
         var conversations = new List<AgentTraceConversation>();
         var keyOfStep = owners.Values.Distinct().ToDictionary(step => step, step => ConversationKey(steps[step].Checkpoint));
         foreach (var group in addedLines.GroupBy(line => keyOfStep[owners[line]]).OrderBy(g => g.Min(l => owners[l])))
         {
             var lines = group.Order().ToList();
-            var ranges = TraceLineDiff.ToRanges(lines)
-                .Select(r => new AgentTraceRange(r.Start, r.End, ContentHash(newText, newLines, r.Start, r.End))).ToList();
+            var ranges = ToRanges(lines)
+                .Select(r => new AgentTraceRange(r.Start, r.End, ContentHash(newLines, r.Start, r.End))).ToList();
             conversations.Add(ConversationFor(steps[owners[lines[0]]].Checkpoint, ranges));
         }
-        file = new AgentTraceFile(c.Path, conversations);
+        file = new AgentTraceFile(path, conversations);
         return entry;
-    }
-
-    private bool SameNonRegular(TreeChange c, InodeAttributes from, InodeAttributes to)
-    {
-        if (PosixMode.IsSymlink(to.Mode))
-        {
-            var a = ReadLink(_from.View, c.RawPath);
-            var b = ReadLink(_to.View, c.RawPath);
-            return a != null && b != null && a.AsSpan().SequenceEqual(b);
-        }
-        return from.Rdev == to.Rdev;
     }
 
     /// <summary>
@@ -200,8 +201,7 @@ internal sealed class TraceBuilder
     /// others are followed to their place in the previous content. Lines still unowned at the start (the direct
     /// diff and the stepwise ones can disagree on moved lines) go to the last step.
     /// </summary>
-    private Dictionary<int, int> Attribute(TreeChange c, TreeChange? renamedFrom, byte[] oldText, byte[] newText,
-        TraceLineDiff.Line[] newLines, List<int> addedLines, List<Step> steps)
+    private Dictionary<int, int> Attribute(byte[] path, byte[]? oldPath, byte[] oldText, byte[] newText, List<int> addedLines, List<Step> steps)
     {
         var owners = new Dictionary<int, int>();
         if (steps.Count == 1)
@@ -211,20 +211,19 @@ internal sealed class TraceBuilder
         }
         var position = addedLines.ToDictionary(l => l, l => l); // added line of the final text -> its index in `current`
         byte[] current = newText;
-        var currentLines = newLines;
         for (int s = steps.Count - 1; s >= 0 && position.Count > 0; s--)
         {
             byte[] previous;
             if (s == 0) previous = oldText;
             else
             {
-                var view = StateOf(steps[s - 1]).View;
-                previous = ReadFile(view, c.RawPath) ?? (renamedFrom != null ? ReadFile(view, renamedFrom.RawPath) : null) ?? [];
-                if (previous.Length > MaxTextBytes || IsBinary(previous)) previous = [];
+                var view = ViewOf(steps[s - 1]);
+                previous = ReadPath(view, path) ?? (oldPath != null ? ReadPath(view, oldPath) : null) ?? [];
+                if (BinaryContent.IsBinary(previous)) previous = [];
             }
             if (previous.AsSpan().SequenceEqual(current)) continue;
-            var previousLines = TraceLineDiff.SplitLines(previous);
-            var map = TraceLineDiff.Align(previous, previousLines, current, currentLines);
+            var (previousLines, currentLines) = Lines.Split(previous, current, ignoreNewline: true);
+            var map = LineDiff.Align(previousLines, currentLines);
             foreach (var (line, at) in position.ToList())
             {
                 if (map[at] < 0)
@@ -235,7 +234,6 @@ internal sealed class TraceBuilder
                 else position[line] = map[at];
             }
             current = previous;
-            currentLines = previousLines;
         }
         foreach (int line in position.Keys) owners[line] = steps.Count - 1;
         return owners;
@@ -274,12 +272,13 @@ internal sealed class TraceBuilder
     private static bool IsAbsoluteUri(string s) => Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme.Length > 0 && !s.Contains(' ');
 
     /// <summary>sha256 of the range's lines, each ended by '\n' (a '\r' before it dropped: LF-normalized).</summary>
-    private static string ContentHash(byte[] text, TraceLineDiff.Line[] lines, int start, int end)
+    private static string ContentHash(Lines lines, int start, int end)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         for (int i = start - 1; i < end; i++)
         {
-            var line = text.AsSpan(lines[i].Start, lines[i].Length);
+            var line = lines[i];
+            if (line.Length > 0 && line[^1] == (byte)'\n') line = line[..^1];
             if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
             sha.AppendData(line);
             sha.AppendData("\n"u8);
@@ -287,7 +286,19 @@ internal sealed class TraceBuilder
         return "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    internal static bool IsBinary(ReadOnlySpan<byte> text) => text[..Math.Min(text.Length, 8000)].IndexOf((byte)0) >= 0;
+    /// <summary>Ascending 0-based line indexes as 1-based inclusive ranges.</summary>
+    internal static List<(int Start, int End)> ToRanges(IReadOnlyList<int> lines)
+    {
+        var ranges = new List<(int, int)>();
+        for (int i = 0; i < lines.Count;)
+        {
+            int j = i;
+            while (j + 1 < lines.Count && lines[j + 1] == lines[j] + 1) j++;
+            ranges.Add((lines[i] + 1, lines[j] + 1));
+            i = j + 1;
+        }
+        return ranges;
+    }
 
     private static string TypeName(uint mode) => (mode & PosixMode.S_IFMT) switch
     {
@@ -295,48 +306,18 @@ internal sealed class TraceBuilder
         PosixMode.S_IFSOCK => "socket", PosixMode.S_IFCHR => "char_device", PosixMode.S_IFBLK => "block_device", _ => "unknown",
     };
 
-    // ---- reading by raw path ------------------------------------------------------------------------
+    // ---- reading -------------------------------------------------------------------------------------
 
-    private static byte[]? ReadFile(AgentFileSystem fs, byte[][] path) => WithInode(fs, path, (ino, a) =>
+    /// <summary>A regular file's content by inode; null when it is gone (a branch head being written).</summary>
+    private static byte[]? ReadFile(StateView view, ulong ino, long size, byte[] path)
     {
-        if (!a.IsRegular || a.Size > MaxTextBytes) return null;
-        var data = new byte[a.Size];
-        int done = 0;
-        while (done < data.Length)
-        {
-            int n = fs.Read(ino, done, data.AsSpan(done));
-            if (n == 0) break;
-            done += n;
-        }
-        return done == data.Length ? data : data[..done];
-    });
-
-    private static byte[]? ReadLink(AgentFileSystem fs, byte[][] path) =>
-        WithInode(fs, path, (ino, a) => a.IsSymlink ? fs.ReadLink(ino) : null);
-
-    /// <summary>Looks a path up name by name (never following symlinks) and runs read on its inode; null when absent.</summary>
-    private static T? WithInode<T>(AgentFileSystem fs, byte[][] path, Func<ulong, InodeAttributes, T?> read) where T : class
-    {
-        var looked = new List<ulong>(path.Length);
-        try
-        {
-            ulong dir = InodeNumbers.Root;
-            InodeAttributes a = default;
-            for (int i = 0; i < path.Length; i++)
-            {
-                a = fs.Lookup(dir, path[i]);
-                looked.Add(a.Ino);
-                if (i < path.Length - 1 && !a.IsDirectory) return null;
-                dir = a.Ino;
-            }
-            return read(a.Ino, a);
-        }
-        catch (AgentFsException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ESTALE) { return null; }
-        finally
-        {
-            foreach (var ino in looked) fs.Forget(ino, 1);
-        }
+        try { return view.ReadAll(ino, size, path); }
+        catch (AgentFsException e) when (e.Errno is Errno.ENOENT or Errno.ESTALE) { return null; }
     }
+
+    /// <summary>The content of the regular file at a path of a state, or null (absent, not a file, too large).</summary>
+    private static byte[]? ReadPath(StateView view, byte[] path) =>
+        view.Resolve(path) is { Attributes: { IsRegular: true, Size: <= MaxTextBytes } a } node ? ReadFile(view, node.Ino, a.Size, path) : null;
 
     // ---- metadata -----------------------------------------------------------------------------------
 
@@ -351,19 +332,19 @@ internal sealed class TraceBuilder
             ["store_id"] = _store.StoreId,
             ["base"] = _store.BaseDirectoryPath,
             ["branch"] = _branch,
-            ["from"] = StateJson(_from),
-            ["to"] = StateJson(_to),
+            ["from"] = StateJson(_session.From.State, _fromCheckpoint),
+            ["to"] = StateJson(_session.To.State, _toCheckpoint),
             ["checkpoints"] = checkpoints,
             ["changes"] = changes,
         };
         return new JsonObject { [MetadataKey] = ours };
     }
 
-    private static JsonObject StateJson(TraceState s)
+    private static JsonObject StateJson(StoreState s, CheckpointInfo? checkpoint)
     {
-        var o = new JsonObject { ["ref"] = s.Ref, ["kind"] = s.Kind };
-        if (s.Branch != null) o["branch"] = s.Branch.Name;
-        if (s.Checkpoint is { } cp)
+        var o = new JsonObject { ["ref"] = s.Ref, ["kind"] = s.Kind.ToString().ToLowerInvariant() };
+        if (s.Kind == StateKind.Branch) o["branch"] = s.Branch;
+        if (checkpoint is { } cp)
         {
             o["checkpoint"] = cp.Id;
             o["message"] = cp.Message;

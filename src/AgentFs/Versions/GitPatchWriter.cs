@@ -122,7 +122,7 @@ internal sealed class GitPatchWriter
             sb.Append('\n');
             string labelA = old == null ? "/dev/null" : GitEncoding.Quote("a/", oldPath);
             string labelB = @new == null ? "/dev/null" : GitEncoding.Quote("b/", newPath);
-            binary = a.AsSpan().IndexOf((byte)0) >= 0 || b.AsSpan().IndexOf((byte)0) >= 0;
+            binary = BinaryContent.IsBinary(a) || BinaryContent.IsBinary(b);
             if (binary)
             {
                 if (_binary)
@@ -254,7 +254,7 @@ internal sealed class GitPatchWriter
             bool oldOk = c.Old is { GitMode: not 0 and not 0x4000 }, newOk = c.New is { GitMode: not 0 and not 0x4000 };
             byte[] a = oldOk && (c.ContentChanged || c.Kind == ChangeKind.Deleted) ? _session.Content(c, old: true) : [];
             byte[] b = newOk && (c.ContentChanged || c.Kind == ChangeKind.Added) ? _session.Content(c, old: false) : [];
-            bool binary = a.AsSpan().IndexOf((byte)0) >= 0 || b.AsSpan().IndexOf((byte)0) >= 0;
+            bool binary = BinaryContent.IsBinary(a) || BinaryContent.IsBinary(b);
             if (binary)
             {
                 list.Add(new FileStat(c, b.Length, a.Length, true));

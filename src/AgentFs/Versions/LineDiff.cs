@@ -24,13 +24,15 @@ internal readonly struct Lines
     public bool EndsWithNewline(int i) => Start[i + 1] > Start[i] && Data[Start[i + 1] - 1] == '\n';
 
     /// <summary>Splits both sides into lines, giving identical lines (bytes and newline) the same id.</summary>
-    public static (Lines Old, Lines New) Split(byte[] a, byte[] b)
+    /// <param name="ignoreNewline">Compare lines without their '\n', so a last line that lacks one equals the same
+    /// line with it (Agent Trace: adding the final newline does not make the line new). Patches keep it (git does).</param>
+    public static (Lines Old, Lines New) Split(byte[] a, byte[] b, bool ignoreNewline = false)
     {
         var ids = new Dictionary<LineKey, int>();
-        return (Make(a, ids), Make(b, ids));
+        return (Make(a, ids, ignoreNewline), Make(b, ids, ignoreNewline));
     }
 
-    private static Lines Make(byte[] data, Dictionary<LineKey, int> ids)
+    private static Lines Make(byte[] data, Dictionary<LineKey, int> ids, bool ignoreNewline)
     {
         var starts = new List<int> { 0 };
         int pos = 0;
@@ -43,7 +45,9 @@ internal readonly struct Lines
         var lineIds = new int[starts.Count - 1];
         for (int i = 0; i < lineIds.Length; i++)
         {
-            var key = new LineKey(data, starts[i], starts[i + 1] - starts[i]);
+            int length = starts[i + 1] - starts[i];
+            if (ignoreNewline && data[starts[i + 1] - 1] == '\n') length--;
+            var key = new LineKey(data, starts[i], length);
             ref int id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, key, out bool exists);
             if (!exists) id = ids.Count;
             lineIds[i] = id;
@@ -114,6 +118,22 @@ internal static class LineDiff
             stack.Push((off1, s1, off2, s2));
         }
         return Script(removed, added);
+    }
+
+    /// <summary>For each line of the new side, the line of the old side it is matched to, or -1 when the diff
+    /// calls it inserted (added or changed). Matches keep the order of both sides.</summary>
+    public static int[] Align(Lines old, Lines now)
+    {
+        var map = new int[now.Count];
+        int i = 0, j = 0;
+        foreach (var change in Compute(old.Ids, now.Ids))
+        {
+            while (j < change.NewStart) map[j++] = i++;
+            i += change.Deleted;
+            for (int k = 0; k < change.Inserted; k++) map[j++] = -1;
+        }
+        while (j < map.Length) map[j++] = i++;
+        return map;
     }
 
     /// <summary>xdiff's integer square root approximation.</summary>

@@ -1,22 +1,63 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Json.Schema;
 
 namespace AgentFs.Tests.Backup;
 
 /// <summary>
-/// The rules of the Agent Trace record schema, version 0.1 (agent-trace.dev, "Agent Trace Record"), written out
-/// by hand: required fields, types, enums, patterns, bounds, and no fields beyond those the schema names (every
-/// object of the schema has additionalProperties false, except metadata). Returns what is wrong, one line each.
+/// Checks Agent Trace records, for every test that makes one. Two layers: the specification's own JSON Schema
+/// (AgentTraceSchema.json, copied unchanged from the specification text, version 0.1.0: see
+/// AgentTraceSchema.NOTICE.md), evaluated by JsonSchema.Net with formats (uuid, date-time, uri) enforced; then
+/// the stricter rules of the schema the specification's site generates, written out here by hand: no fields
+/// beyond those the schema names (every object but metadata is closed there), ids of a known UUID version,
+/// timestamps in UTC ending in Z, line numbers within 2^53 - 1.
 /// </summary>
 internal static partial class AgentTraceSchema
 {
-    [GeneratedRegex(@"^[0-9]+\.[0-9]+$")] private static partial Regex Version();
+    private static readonly JsonSchema Specification = LoadSpecification();
+
+    private static JsonSchema LoadSpecification()
+    {
+        using var stream = typeof(AgentTraceSchema).Assembly.GetManifestResourceStream("AgentTraceSchema.json")
+            ?? throw new InvalidOperationException("AgentTraceSchema.json is not embedded in the test assembly");
+        using var reader = new StreamReader(stream);
+        return JsonSchema.FromText(reader.ReadToEnd());
+    }
+
+    /// <summary>Fails the test, naming each problem and showing the record, unless the record passes both layers; returns its JSON.</summary>
+    public static JsonElement Check(AgentTraceRecord record) => Check(record.ToJson());
+
+    /// <inheritdoc cref="Check(AgentTraceRecord)"/>
+    public static JsonElement Check(string json)
+    {
+        var doc = JsonDocument.Parse(json).RootElement;
+        var errors = AgainstSpecification(doc);
+        errors.AddRange(Validate(doc));
+        Assert.True(errors.Count == 0, string.Join("\n", errors) + "\n" + json);
+        return doc;
+    }
+
+    /// <summary>What the specification's JSON Schema finds wrong, one line each (empty: valid).</summary>
+    public static List<string> AgainstSpecification(JsonElement record)
+    {
+        var result = Specification.Evaluate(record, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });
+        var errors = new List<string>();
+        if (result.IsValid) return errors;
+        foreach (var node in (IEnumerable<EvaluationResults>)[result, .. result.Details ?? []])
+            foreach (var (keyword, message) in node.Errors ?? new Dictionary<string, string>())
+                errors.Add($"schema: {node.InstanceLocation} ({node.EvaluationPath}): {keyword}: {message}");
+        if (errors.Count == 0) errors.Add("schema: invalid, without details");
+        return errors;
+    }
+
+    [GeneratedRegex(@"^[0-9]+\.[0-9]+\.[0-9]+$")] private static partial Regex Version();
     [GeneratedRegex(@"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$")] private static partial Regex Uuid();
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$")] private static partial Regex Timestamp();
 
     private static readonly string[] ContributorTypes = ["human", "ai", "mixed", "unknown"];
     private static readonly string[] VcsTypes = ["git", "jj", "hg", "svn"];
 
+    /// <summary>The hand-written, stricter rules (see the class summary); returns what is wrong, one line each.</summary>
     public static List<string> Validate(JsonElement record)
     {
         var errors = new List<string>();

@@ -7,13 +7,7 @@ public class TraceTests
 {
     private static Dictionary<string, string> Meta(params (string, string)[] kv) => kv.ToDictionary(p => p.Item1, p => p.Item2);
 
-    private static JsonElement Json(AgentTraceRecord r)
-    {
-        var doc = JsonDocument.Parse(r.ToJson()).RootElement;
-        var errors = AgentTraceSchema.Validate(doc);
-        Assert.True(errors.Count == 0, string.Join("\n", errors) + "\n" + r.ToJson());
-        return doc;
-    }
+    private static JsonElement Json(AgentTraceRecord r) => AgentTraceSchema.Check(r);
 
     private static string Ranges(AgentTraceConversation c) => string.Join(',', c.Ranges.Select(r => $"{r.StartLine}-{r.EndLine}"));
 
@@ -54,7 +48,7 @@ public class TraceTests
         using var store = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
         var r = store.Trace();
         var doc = Json(r);
-        Assert.Equal("0.1", r.Version);
+        Assert.Equal("0.1.0", r.Version);
         Assert.Equal("agentfs", r.Tool!.Name);
         Assert.Null(r.Vcs);
         Assert.Equal(new[] { "mv-dst.txt", "src/new.c", "x.txt" }, r.Files.Select(f => f.Path));
@@ -122,7 +116,9 @@ public class TraceTests
         Assert.Equal("1-1", Ranges(back.Files.Single(f => f.Path == "gone.txt").Conversations.Single()));
 
         // Nothing between a state and itself.
-        Assert.Empty(store.Trace(from: "2", to: "2").Files);
+        var same = store.Trace(from: "2", to: "2");
+        Json(same);
+        Assert.Empty(same.Files);
     }
 
     [Fact]
@@ -180,7 +176,7 @@ public class TraceTests
         using var store = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
         var e = Assert.Throws<AgentFsException>(() => store.Trace(from: "nope"));
         Assert.Equal(Errno.ENOENT, e.Errno);
-        Assert.Contains("'nope' is neither base, a checkpoint id nor a branch", e.Message);
+        Assert.Contains("'nope' is not base, a checkpoint or a branch", e.Message); // ResolveState's words, as for diff
         e = Assert.Throws<AgentFsException>(() => store.Trace(to: "999"));
         Assert.Contains("checkpoint 999 does not exist", e.Message);
         e = Assert.Throws<AgentFsException>(() => store.Trace(branch: "ghost"));
@@ -207,20 +203,27 @@ public class TraceTests
         });
         writer.Start();
         Thread.Sleep(100);
-        using var reader = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
-        for (int round = 0; round < 5; round++)
+        try
         {
-            var r = reader.Trace();
-            Json(r);
-            var f = r.Files.SingleOrDefault(x => x.Path == "log.txt");
-            if (f != null)
+            using var reader = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
+            for (int round = 0; round < 5; round++)
             {
-                var ranges = f.Conversations.Single().Ranges;
-                Assert.Equal(1, ranges.Single().StartLine); // every line of the log is added
+                var r = reader.Trace();
+                Json(r);
+                var f = r.Files.SingleOrDefault(x => x.Path == "log.txt");
+                if (f != null)
+                {
+                    var ranges = f.Conversations.Single().Ranges;
+                    Assert.Equal(1, ranges.Single().StartLine); // every line of the log is added
+                }
             }
         }
-        Volatile.Write(ref stop, true);
-        writer.Join();
+        finally
+        {
+            // Stop the writer even when an assertion failed: it must not write into a disposed file system.
+            Volatile.Write(ref stop, true);
+            writer.Join();
+        }
     }
 
     [Fact]
@@ -231,12 +234,14 @@ public class TraceTests
         using var store = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
         var r = store.Trace();
         var doc = Json(r);
-        Assert.Equal("0.1", doc.GetProperty("version").GetString());
+        Assert.Equal("0.1.0", doc.GetProperty("version").GetString());
         Assert.True(Guid.TryParse(doc.GetProperty("id").GetString(), out var id) && id.Version == 4);
         Assert.InRange(DateTimeOffset.Parse(doc.GetProperty("timestamp").GetString()!), DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
         Assert.Equal("agentfs", doc.GetProperty("tool").GetProperty("name").GetString());
         Assert.False(string.IsNullOrEmpty(doc.GetProperty("tool").GetProperty("version").GetString()));
-        Assert.NotEqual(r.Id, store.Trace().Id);
+        var again = store.Trace();
+        Json(again);
+        Assert.NotEqual(r.Id, again.Id);
         // Compact and indented forms carry the same document.
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(
             System.Text.Json.Nodes.JsonNode.Parse(r.ToJson(indented: false)), System.Text.Json.Nodes.JsonNode.Parse(r.ToJson())));
