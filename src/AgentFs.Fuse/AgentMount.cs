@@ -33,10 +33,9 @@ public sealed record MountRecord(string Store, string Branch, string MountPoint,
 /// </summary>
 public sealed class AgentMount : IDisposable
 {
-    /// <summary>Where mounted sessions register themselves (one JSON file each).</summary>
-    public static string RegistryDirectory =>
-        Environment.GetEnvironmentVariable("AGENTFS_RUNTIME_DIR") is { Length: > 0 } d ? d
-        : Environment.UserName == "root" ? "/run/agentfs" : Path.Combine(Path.GetTempPath(), $"agentfs-{Environment.UserName}");
+    /// <summary>Where mounted sessions register themselves (one JSON file each): the runtime directory
+    /// (<see cref="AgentFs.Control.ControlPaths"/>, which also says how it is checked).</summary>
+    public static string RegistryDirectory => AgentFs.Control.ControlPaths.ChooseRuntimeDirectory();
 
     private readonly AgentStore _store;
     private readonly AgentFileSystem _fs;
@@ -78,6 +77,10 @@ public sealed class AgentMount : IDisposable
         if (Directory.EnumerateFileSystemEntries(mp).Any())
             throw new AgentFsException(Errno.ENOTEMPTY, $"mountpoint {mp} is not empty; mount on an empty directory");
 
+        // The control socket and the registry entry go there: refuse a directory another user could take over
+        // before anything is opened, rather than mount a branch nobody else can checkpoint.
+        string runtimeDirectory = AgentFs.Control.ControlPaths.PrepareRuntimeDirectory();
+
         var store = AgentStore.Open(storePath, new StoreOptions { ReadOnly = options.ReadOnly, CommitInterval = options.CommitInterval });
         AgentFileSystem? fs = null;
         try
@@ -109,7 +112,7 @@ public sealed class AgentMount : IDisposable
             }
             adapter.Session = session;
             var record = new MountRecord(store.Path, options.Branch, mp, Environment.ProcessId, DateTimeOffset.UtcNow, options.ReadOnly);
-            string file = Register(record);
+            string file = Register(runtimeDirectory, record);
             return new AgentMount(store, fs, session, file, record, options);
         }
         catch
@@ -120,12 +123,11 @@ public sealed class AgentMount : IDisposable
         }
     }
 
-    private static string Register(MountRecord record)
+    private static string Register(string runtimeDirectory, MountRecord record)
     {
         try
         {
-            Directory.CreateDirectory(RegistryDirectory);
-            string file = Path.Combine(RegistryDirectory, $"{record.Pid}-{(uint)record.MountPoint.GetHashCode():x8}.json");
+            string file = Path.Combine(runtimeDirectory, $"{record.Pid}-{(uint)record.MountPoint.GetHashCode():x8}.json");
             File.WriteAllText(file, JsonSerializer.Serialize(record));
             return file;
         }
@@ -136,8 +138,9 @@ public sealed class AgentMount : IDisposable
     public static IReadOnlyList<MountRecord> List()
     {
         var list = new List<MountRecord>();
-        if (!Directory.Exists(RegistryDirectory)) return list;
-        foreach (string f in Directory.EnumerateFiles(RegistryDirectory, "*.json"))
+        // A directory another user could write would let them list sessions that do not exist: refused (throws).
+        if (AgentFs.Control.ControlPaths.ExistingRuntimeDirectory() is not { } registry) return list;
+        foreach (string f in Directory.EnumerateFiles(registry, "*.json"))
         {
             MountRecord? r;
             try { r = JsonSerializer.Deserialize<MountRecord>(File.ReadAllText(f)); }

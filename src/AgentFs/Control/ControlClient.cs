@@ -1,41 +1,154 @@
 using System.Net.Sockets;
-using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentFs.Native;
 
 namespace AgentFs.Control;
 
-/// <summary>Sends one control request to the process holding a branch (see <see cref="ControlServer"/>).</summary>
+/// <summary>
+/// Sends one control request to the process holding a branch (see <see cref="ControlServer"/>). Before a
+/// byte of the request leaves, it checks who listens: the server's uid (SO_PEERCRED) must be ours or
+/// root's (or, for a root client, the holder's), so a socket someone else planted gets nothing.
+/// </summary>
 internal static class ControlClient
 {
-    /// <summary>How long a send or a reply may take (5 minutes).</summary>
+    /// <summary>How long a send or a reply may take (5 minutes: a checkpoint commits the holder's pending writes).</summary>
     private const int TimeoutMs = 5 * 60 * 1000;
 
-    /// <summary>The reply, or null when no process listens for this branch.</summary>
-    public static JsonObject? TrySend(string storePath, string storeId, string branch, JsonObject request)
+    /// <summary>The longest reply accepted (the server's replies are a few hundred bytes).</summary>
+    private const int MaxReplyBytes = 1 << 20;
+
+    /// <summary>Sends a request to process <paramref name="holderPid"/>, which holds the branch; returns its reply
+    /// or throws one line that says why the holder cannot be asked.</summary>
+    public static JsonObject Send(string storePath, string storeId, string branch, int holderPid, JsonObject request)
     {
-        string path = ControlPaths.SocketFor(storeId, branch);
-        if (!File.Exists(path)) return null;
+        uint euid = LibC.geteuid();
+        string holder = $"process {holderPid} ({ProcessNames.Get(holderPid)})";
+        uint? holderUid = ProcessUid(holderPid);
+        if (holderUid is uint other && other != euid && euid != 0)
+        {
+            string owner = UserName(other);
+            throw new AgentFsException(Errno.EPERM,
+                $"branch {branch} of store {storePath} is held by {holder} of user {owner} (uid {other}); only {(other == 0 ? "root" : owner + " or root")} can checkpoint, roll back or commit it (you are {UserName(euid)})");
+        }
+
+        var refused = new List<string>();
+        foreach (string dir in ControlPaths.CandidatesFor(holderUid ?? euid, Environment.GetEnvironmentVariable, euid))
+        {
+            string socket = Path.Combine(dir, ControlPaths.SocketName(storeId, branch));
+            if (!File.Exists(socket)) continue;
+            if (ControlPaths.Problem(dir, holderUid ?? euid) is { } problem)
+            {
+                refused.Add($"{dir} {problem}");
+                continue;
+            }
+            if (TrySendTo(socket, $"the process holding branch {branch} of store {storePath}", holderUid ?? euid, request) is { } reply)
+                return reply;
+        }
+        string why = refused.Count == 0 ? "" : $" (its runtime directory was refused: {string.Join("; ", refused)})";
+        throw new AgentFsException(Errno.EBUSY,
+            $"branch {branch} of store {storePath} is open for writing by {holder}, which does not accept control requests{why}; stop it first");
+    }
+
+    /// <summary>The reply of the server at <paramref name="socketPath"/>, or null when nothing listens there.
+    /// Throws when the server is not run by us, root, or (for a root client) <paramref name="holderUid"/>.</summary>
+    internal static JsonObject? TrySendTo(string socketPath, string holderName, uint holderUid, JsonObject request)
+    {
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try { s.Connect(new UnixDomainSocketEndPoint(path)); }
-        catch (SocketException) { return null; }
+        try { s.Connect(new UnixDomainSocketEndPoint(socketPath)); }
+        catch (SocketException) { return null; } // a stale socket of a dead holder
+        uint euid = LibC.geteuid();
+        uint serverUid = PeerUid(s);
+        if (serverUid != euid && serverUid != 0 && !(euid == 0 && serverUid == holderUid))
+            throw new AgentFsException(Errno.EACCES,
+                $"control socket {socketPath} is served by uid {serverUid}, not by you (uid {euid}) or root; the request was not sent: remove that socket, someone may be impersonating the holder");
         s.ReceiveTimeout = TimeoutMs;
         s.SendTimeout = TimeoutMs;
-        using var stream = new NetworkStream(s, ownsSocket: false);
-        using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
-        using var reader = new StreamReader(stream, Encoding.UTF8);
         try
         {
-            writer.WriteLine(request.ToJsonString());
-            string line = reader.ReadLine()
-                ?? throw new AgentFsException(Errno.EIO, $"the process holding branch {branch} of store {storePath} closed the control connection");
-            var reply = JsonNode.Parse(line)!.AsObject();
-            if (reply["ok"]?.GetValue<bool>() != true)
-                throw new AgentFsException(reply["errno"]?.GetValue<int>() ?? Errno.EIO, reply["error"]?.GetValue<string>() ?? "control request failed");
-            return reply;
+            byte[] line = JsonSerializer.SerializeToUtf8Bytes(request);
+            try
+            {
+                s.Send(line);
+                s.Send("\n"u8);
+            }
+            catch (SocketException) { /* a server that refuses us answers and closes without reading: read its reason */ }
+            byte[]? reply = ReadLine(s);
+            if (reply == null)
+                throw new AgentFsException(Errno.EIO, $"{holderName} closed the control connection without an answer");
+            JsonObject obj;
+            try { obj = JsonNode.Parse(reply) as JsonObject ?? throw new JsonException("not an object"); }
+            catch (JsonException e) { throw new AgentFsException(Errno.EIO, $"{holderName} sent an unreadable control reply ({e.Message})"); }
+            if (obj["ok"] is JsonValue ok && ok.TryGetValue(out bool isOk) && isOk) return obj;
+            int errno = obj["errno"] is JsonValue ev && ev.TryGetValue(out int n) && n > 0 ? n : Errno.EIO;
+            string error = obj["error"] is JsonValue mv && mv.TryGetValue(out string? m) && m != null ? m : "control request failed";
+            throw new AgentFsException(errno, error);
         }
-        catch (IOException e)
+        catch (SocketException e)
         {
-            throw new AgentFsException(Errno.EIO, $"the process holding branch {branch} of store {storePath} did not answer ({e.Message})");
+            throw new AgentFsException(Errno.EIO, $"{holderName} did not answer ({e.Message})");
         }
+    }
+
+    /// <summary>Reads one reply line (without the newline), or null when the connection ends first.</summary>
+    private static byte[]? ReadLine(Socket s)
+    {
+        var buffer = new byte[4096];
+        int used = 0;
+        while (true)
+        {
+            int newline = buffer.AsSpan(0, used).IndexOf((byte)'\n');
+            if (newline >= 0) return buffer[..newline];
+            if (used == buffer.Length)
+            {
+                if (used >= MaxReplyBytes) throw new AgentFsException(Errno.EIO, $"control reply longer than {MaxReplyBytes} bytes");
+                Array.Resize(ref buffer, buffer.Length * 2);
+            }
+            int n = s.Receive(buffer, used, buffer.Length - used, SocketFlags.None);
+            if (n == 0) return null;
+            used += n;
+        }
+    }
+
+    /// <summary>The uid of the process at the other end of a connected Unix socket (SO_PEERCRED).</summary>
+    internal static uint PeerUid(Socket s)
+    {
+        const int SOL_SOCKET = 1, SO_PEERCRED = 17;
+        Span<byte> cred = stackalloc byte[12]; // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+        s.GetRawSocketOption(SOL_SOCKET, SO_PEERCRED, cred);
+        return BitConverter.ToUInt32(cred[4..8]);
+    }
+
+    /// <summary>The effective uid of a process (from /proc/PID/status), or null when it cannot be read.</summary>
+    private static uint? ProcessUid(int pid)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+                if (line.StartsWith("Uid:", StringComparison.Ordinal))
+                {
+                    var fields = line.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                    return fields.Length > 2 && uint.TryParse(fields[2], out uint uid) ? uid : null;
+                }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return null;
+    }
+
+    /// <summary>The user name of a uid from /etc/passwd, or "uid N".</summary>
+    private static string UserName(uint uid)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/etc/passwd"))
+            {
+                var f = line.Split(':');
+                if (f.Length > 2 && uint.TryParse(f[2], out uint u) && u == uid) return f[0];
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return $"uid {uid}";
     }
 }

@@ -1,23 +1,145 @@
 using System.Security.Cryptography;
 using System.Text;
+using AgentFs.Native;
 
 namespace AgentFs.Control;
 
 /// <summary>
 /// Where the process that holds a branch for writing listens for control requests: a Unix socket in the
 /// runtime directory, named after the store's id and the branch, so any process that can open the store
-/// finds it without asking the holder.
+/// finds it without asking the holder. The mount registry (<c>agentfs status</c>) lives there too.
+/// <para>
+/// Invariant: a runtime directory is used only when it is a real directory (not a symlink) owned by the
+/// user whose processes listen in it, not writable by group or others, below ancestors that only root or
+/// that user can change (or that are sticky, like /tmp). Whoever can write the directory can swap the
+/// socket for a server of their own that reads every request (checkpoint messages, metadata) and answers
+/// "ok" while nothing happens; the checks keep other users out, and the peer credentials of each
+/// connection (<see cref="ControlClient"/>, <see cref="ControlServer"/>) catch what the checks cannot.
+/// </para>
 /// </summary>
 public static class ControlPaths
 {
-    /// <summary>The runtime directory: $AGENTFS_RUNTIME_DIR, else /run/agentfs for root, else /tmp/agentfs-USER.</summary>
-    public static string RuntimeDirectory =>
-        Environment.GetEnvironmentVariable("AGENTFS_RUNTIME_DIR") is { Length: > 0 } d ? d
-        : Environment.UserName == "root" ? "/run/agentfs" : Path.Combine(Path.GetTempPath(), $"agentfs-{Environment.UserName}");
+    /// <summary>The environment variable that names the runtime directory explicitly.</summary>
+    public const string OverrideVariable = "AGENTFS_RUNTIME_DIR";
 
-    public static string SocketFor(string storeId, string branch)
+    private const uint ModeTypeMask = 0xF000, ModeDirectory = 0x4000, ModeSymlink = 0xA000;
+    private const uint GroupOrOtherWrite = 0x12, Sticky = 0x200; // 0022, 01000
+
+    /// <summary>
+    /// The runtime directory of this process, in this order: $AGENTFS_RUNTIME_DIR; $XDG_RUNTIME_DIR/agentfs
+    /// when $XDG_RUNTIME_DIR is a private directory of this user; /run/agentfs for root; /tmp/agentfs-UID.
+    /// Only the path: <see cref="PrepareRuntimeDirectory"/> creates and checks it.
+    /// </summary>
+    public static string ChooseRuntimeDirectory() => Choose(Environment.GetEnvironmentVariable, LibC.geteuid());
+
+    internal static string Choose(Func<string, string?> environment, uint euid)
+    {
+        if (environment(OverrideVariable) is { Length: > 0 } explicitDir) return Path.GetFullPath(explicitDir);
+        // A sudo that keeps the caller's XDG_RUNTIME_DIR points root at the user's directory: skip one that is not ours.
+        if (environment("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Path.IsPathRooted(xdg) && Problem(xdg, euid) == null)
+            return Path.Combine(Path.GetFullPath(xdg), "agentfs");
+        return euid == 0 ? "/run/agentfs" : $"/tmp/agentfs-{euid}";
+    }
+
+    /// <summary>The runtime directory of this process, created 0700 when missing; throws (one line naming the
+    /// directory and what to do) when it is not a private directory of this user.</summary>
+    public static string PrepareRuntimeDirectory() => Prepare(ChooseRuntimeDirectory(), LibC.geteuid());
+
+    /// <summary>The runtime directory of this process when it exists (null when not); throws when it is not a
+    /// private directory of this user.</summary>
+    public static string? ExistingRuntimeDirectory()
+    {
+        string dir = ChooseRuntimeDirectory();
+        if (!Exists(dir)) return null;
+        Verify(dir, LibC.geteuid());
+        return dir;
+    }
+
+    /// <summary>Where this process listens for control requests for a branch (creates the runtime directory).</summary>
+    public static string SocketFor(string storeId, string branch) => Path.Combine(PrepareRuntimeDirectory(), SocketName(storeId, branch));
+
+    internal static string SocketName(string storeId, string branch)
     {
         string h = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(branch)))[..12].ToLowerInvariant();
-        return Path.Combine(RuntimeDirectory, $"ctl-{storeId}-{h}.sock");
+        return $"ctl-{storeId}-{h}.sock";
+    }
+
+    /// <summary>Creates the directory 0700 when missing (parents too), then checks it belongs to <paramref name="owner"/> alone.</summary>
+    internal static string Prepare(string dir, uint owner)
+    {
+        if (!Exists(dir))
+        {
+            try { Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AgentFsException(Errno.EACCES, $"cannot create the runtime directory {dir} ({e.Message}); set {OverrideVariable} to a private directory of yours");
+            }
+        }
+        Verify(dir, owner);
+        return dir;
+    }
+
+    internal static void Verify(string dir, uint owner)
+    {
+        if (Problem(dir, owner) is { } problem)
+            throw new AgentFsException(Errno.EACCES,
+                $"runtime directory {dir} {problem}; another user could intercept agentfs control requests there: remove it, or set {OverrideVariable} to a private directory of yours");
+    }
+
+    /// <summary>
+    /// Why <paramref name="dir"/> must not be used as a runtime directory of <paramref name="owner"/>, or null
+    /// when it may: it and every ancestor are checked without following symlinks.
+    /// </summary>
+    internal static string? Problem(string dir, uint owner)
+    {
+        if (!TryLstat(dir, out uint mode, out uint uid)) return "does not exist";
+        if ((mode & ModeTypeMask) == ModeSymlink) return "is a symbolic link, not a directory";
+        if ((mode & ModeTypeMask) != ModeDirectory) return "is not a directory";
+        if (uid != owner) return $"is owned by uid {uid}, not by uid {owner}";
+        if ((mode & GroupOrOtherWrite) != 0) return $"is writable by group or others (mode {Convert.ToString(mode & 0xFFF, 8)})";
+        for (string? parent = Path.GetDirectoryName(dir); parent != null; parent = Path.GetDirectoryName(parent))
+        {
+            // A parent that someone else can change lets them move our directory away and put theirs in its place.
+            if (!TryLstat(parent, out uint pmode, out uint puid)) return $"is below {parent}, which cannot be examined";
+            if ((pmode & ModeTypeMask) != ModeDirectory) return $"is below {parent}, which is not a directory";
+            if (puid != 0 && puid != owner) return $"is below {parent}, which is owned by uid {puid}";
+            if ((pmode & GroupOrOtherWrite) != 0 && (pmode & Sticky) == 0)
+                return $"is below {parent}, which others can write (mode {Convert.ToString(pmode & 0xFFF, 8)})";
+        }
+        return null;
+    }
+
+    private static bool Exists(string path) => TryLstat(path, out _, out _);
+
+    private static unsafe bool TryLstat(string path, out uint mode, out uint uid)
+    {
+        byte[] z = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, z);
+        byte* buf = stackalloc byte[256];
+        int rc;
+        fixed (byte* p = z)
+            rc = LibC.statx(LibC.AT_FDCWD, p, LibC.AT_SYMLINK_NOFOLLOW, LibC.STATX_BASIC_STATS, buf);
+        // struct statx: stx_uid at offset 20, stx_mode (16 bits) at 28.
+        uid = rc == 0 ? *(uint*)(buf + 20) : 0;
+        mode = rc == 0 ? *(ushort*)(buf + 28) : 0u;
+        return rc == 0;
+    }
+
+    /// <summary>
+    /// The runtime directories where a holder running as <paramref name="holderUid"/> may listen, in the order
+    /// a client looks: $AGENTFS_RUNTIME_DIR alone when set; else $XDG_RUNTIME_DIR/agentfs (the client's own,
+    /// when the holder is the same user), /run/user/UID/agentfs, /run/agentfs (root), /tmp/agentfs-UID.
+    /// </summary>
+    internal static IReadOnlyList<string> CandidatesFor(uint holderUid, Func<string, string?> environment, uint euid)
+    {
+        if (environment(OverrideVariable) is { Length: > 0 } explicitDir) return [Path.GetFullPath(explicitDir)];
+        var list = new List<string>(4);
+        if (holderUid == euid && environment("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
+            list.Add(Path.Combine(Path.GetFullPath(xdg), "agentfs"));
+        string runUser = $"/run/user/{holderUid}/agentfs";
+        if (!list.Contains(runUser)) list.Add(runUser);
+        if (holderUid == 0) list.Add("/run/agentfs");
+        list.Add($"/tmp/agentfs-{holderUid}");
+        return list;
     }
 }

@@ -70,7 +70,7 @@ public sealed partial class AgentFileSystem : IDisposable
             if (store.Options.ControlSocket)
             {
                 try { _control = new Control.ControlServer(this, Control.ControlPaths.SocketFor(store.StoreId, branch)); }
-                catch (Exception) { /* no runtime directory: other processes cannot control this view */ }
+                catch (Exception) { /* no usable runtime directory (ControlPaths says why): other processes cannot control this view */ }
             }
         }
     }

@@ -340,9 +340,7 @@ public sealed partial class AgentStore
     private System.Text.Json.Nodes.JsonObject SendControl(string branch, System.Text.Json.Nodes.JsonObject request)
     {
         int pid = RemoteHolder(branch) ?? 0;
-        return Control.ControlClient.TrySend(Path, StoreId, branch, request)
-            ?? throw new AgentFsException(Errno.EBUSY,
-                $"branch {branch} of store {Path} is open for writing by process {pid} ({ProcessNames.Get(pid)}), which does not accept control requests; stop it first");
+        return Control.ControlClient.Send(Path, StoreId, branch, pid, request);
     }
 
     internal long RollbackCore(string branch, long checkpointId)
