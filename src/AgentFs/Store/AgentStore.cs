@@ -56,6 +56,7 @@ public sealed partial class AgentStore : IDisposable
         catch (SqliteException e)
         {
             _writer?.Dispose();
+            if (_writer != null && e.SqliteErrorCode is 8 or 14 && NotWritable(path, e) is { } refused) throw refused;
             throw StoreDatabase.Translate(e, path);
         }
         catch
@@ -81,15 +82,21 @@ public sealed partial class AgentStore : IDisposable
     private static SqliteConnection OpenWriter(string path)
     {
         try { return StoreDatabase.OpenConnection(path, readOnly: false); }
-        catch (AgentFsException e) when (e.InnerException is SqliteException { SqliteErrorCode: 8 or 14 })
+        catch (AgentFsException e) when (e.InnerException is SqliteException { SqliteErrorCode: 8 or 14 } && NotWritable(path, e) is { } refused)
         {
-            string? why = null;
-            try { using (new FileStream(path, System.IO.FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete)) { } }
-            catch (UnauthorizedAccessException) { why = "you may not write it"; }
-            catch (IOException io) when (io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase)) { why = "it is on a read-only file system"; }
-            if (why == null) throw;
-            throw new AgentFsException(Errno.EROFS, $"store {path} cannot be changed: {why}; commands that only read it (ls, cat, log, diff, export, backup) work", e);
+            throw refused;
         }
+    }
+
+    /// <summary>Why a store cannot be opened for writing, when the reason is that it may only be read; else null.</summary>
+    private static AgentFsException? NotWritable(string path, Exception cause)
+    {
+        string? why = null;
+        try { using (new FileStream(path, System.IO.FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete)) { } }
+        catch (UnauthorizedAccessException) { why = "you may not write it"; }
+        catch (IOException io) when (io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase)) { why = "it is on a read-only file system"; }
+        if (why == null) return null;
+        return new AgentFsException(Errno.EROFS, $"store {path} cannot be changed: {why}; commands that only read it (ls, cat, log, diff, export, backup) work", cause);
     }
 
     private readonly Thread? _checkpointer;
