@@ -84,7 +84,7 @@ public class StoreErrorTests
         SetUserVersion(sb.StorePath, 99);
         RunOn(sb.StorePath, command).UserError(sb.StorePath, "schema version 99", "newer agentfs");
         // Nothing was migrated or written: back at its own version, the store shows the same data.
-        SetUserVersion(sb.StorePath, 1);
+        SetUserVersion(sb.StorePath, 2);
         Assert.Equal(snapshot, sb.StoreSnapshot());
         sb.AssertBaseUnchanged();
     }

@@ -56,6 +56,14 @@ public sealed partial class AgentStore
         {
             throw new AgentFsException(e.Errno, "backup: " + e.Message, e);
         }
+        // What the backup holds is checked before anything is written: its schema (no trigger of its own may
+        // run when the copy's leases are cleared) and its layer graph.
+        try
+        {
+            using var check = StoreDatabase.OpenForReading(backup, out _);
+            StoreVerifier.Verify(check, backup, "backup");
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) { throw StoreDatabase.Translate(e, backup); }
         if (StoreFiles.SameFile(backup, target))
             throw new AgentFsException(Errno.EINVAL, $"backup {backup} and store {target} are the same file; restore to another path");
         StoreFiles.CheckTarget(target, force, "store",

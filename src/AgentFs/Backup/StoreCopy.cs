@@ -25,7 +25,7 @@ internal static class StoreCopy
     public static (long Pages, int PageSize) Copy(string sourcePath, string destinationPath,
         IProgress<BackupProgress>? progress, CancellationToken cancellationToken)
     {
-        using var src = StoreDatabase.OpenConnection(sourcePath, readOnly: true);
+        using var src = StoreDatabase.OpenForReading(sourcePath, out _);
         using var dst = OpenDestination(destinationPath);
         using var snapshot = src.BeginTransaction(deferred: true);
         int pageSize;
@@ -83,7 +83,11 @@ internal static class StoreCopy
             Pooling = false,
             Cache = SqliteCacheMode.Private,
         }.ToString());
-        try { c.Open(); }
+        try
+        {
+            c.Open();
+            StoreDatabase.Harden(c);
+        }
         catch (SqliteException e)
         {
             c.Dispose();
@@ -111,6 +115,7 @@ internal static class StoreCopy
             try
             {
                 StoreDatabase.Exec(c, "PRAGMA busy_timeout=0");
+                StoreVerifier.Verify(c, path, "copy");
                 string mode = (string)StoreDatabase.Scalar(c, "PRAGMA journal_mode=WAL")!;
                 if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
                     throw new AgentFsException(Errno.EIO, $"{describeAs} could not be put in WAL mode (it is in {mode} mode)");

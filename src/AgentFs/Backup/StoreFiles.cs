@@ -74,7 +74,8 @@ internal static class StoreFiles
         if (removeLeftover) DeleteWithSidecars(tmp);
         try
         {
-            using (new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None)) { }
+            // 0600: a backup or an export holds the session's private files (a store's -wal and -shm follow its mode).
+            StoreDatabase.CreatePrivateFile(tmp);
             return tmp;
         }
         catch (IOException e) when (File.Exists(tmp))

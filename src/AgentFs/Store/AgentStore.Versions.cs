@@ -121,12 +121,21 @@ public sealed partial class AgentStore
     {
         var list = new List<long>();
         using var cmd = c.CreateCommand();
+        // Each step must go to a smaller id (checked on open too), so the walk ends even if a cycle was made
+        // in the file since: it stops at a parent that is not below its child, which is then reported.
         cmd.CommandText = "WITH RECURSIVE ch(id, parent) AS (SELECT id, parent FROM layers WHERE id=$t UNION ALL " +
-                          "SELECT l.id, l.parent FROM layers l JOIN ch ON l.id = ch.parent) SELECT id FROM ch";
+                          "SELECT l.id, l.parent FROM layers l JOIN ch ON l.id = ch.parent AND ch.parent < ch.id) SELECT id, parent FROM ch";
         cmd.Parameters.AddWithValue("$t", top);
         using var rd = cmd.ExecuteReader();
-        while (rd.Read()) list.Add(rd.GetInt64(0));
+        long? lastParent = null;
+        while (rd.Read())
+        {
+            list.Add(rd.GetInt64(0));
+            lastParent = rd.IsDBNull(1) ? null : rd.GetInt64(1);
+        }
         if (list.Count == 0) throw Corrupt($"has no layer {top}");
+        if (lastParent is long p)
+            throw StoreVerifier.Invalid(Path, "store", $"layer {list[^1]} has parent {p}, which {(p >= list[^1] ? "is not below it (a cycle)" : "does not exist")}");
         return new LayerChain(list.ToArray());
     });
 

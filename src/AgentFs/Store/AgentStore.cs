@@ -20,6 +20,8 @@ public sealed partial class AgentStore : IDisposable
     private readonly Dictionary<string, AgentFileSystem> _open = new();
     private ulong _nextIno, _inoLimit;
     private bool _disposed;
+    /// <summary>Read connections open the file immutable (read-only media or file; see StoreDatabase.OpenForReading).</summary>
+    private readonly bool _immutable;
 
     private AgentStore(string path, StoreOptions options)
     {
@@ -28,10 +30,14 @@ public sealed partial class AgentStore : IDisposable
         StoreDatabase.CheckIsStore(path);
         try
         {
-            _writer = options.ReadOnly ? null : StoreDatabase.OpenConnection(path, readOnly: false);
-            var c = _writer ?? StoreDatabase.OpenConnection(path, readOnly: true);
+            _writer = options.ReadOnly ? null : OpenWriter(path);
+            bool immutable = false;
+            var c = _writer ?? StoreDatabase.OpenForReading(path, out immutable);
+            _immutable = immutable;
             try
             {
+                // Before anything is written (a migration, a lease) or followed (a layer chain).
+                StoreVerifier.Verify(c, path);
                 if (_writer != null)
                 {
                     Migrate(_writer);
@@ -50,6 +56,7 @@ public sealed partial class AgentStore : IDisposable
         catch (SqliteException e)
         {
             _writer?.Dispose();
+            if (_writer != null && e.SqliteErrorCode is 8 or 14 && NotWritable(path, e) is { } refused) throw refused;
             throw StoreDatabase.Translate(e, path);
         }
         catch
@@ -68,6 +75,28 @@ public sealed partial class AgentStore : IDisposable
             _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "agentfs-wal-checkpoint" };
             _checkpointer.Start();
         }
+    }
+
+    /// <summary>The writer connection; a store that may only be read (read-only media, or a file or directory this user
+    /// may not write) is refused with a message that says so (reading commands open it read-only and work).</summary>
+    private static SqliteConnection OpenWriter(string path)
+    {
+        try { return StoreDatabase.OpenConnection(path, readOnly: false); }
+        catch (AgentFsException e) when (e.InnerException is SqliteException { SqliteErrorCode: 8 or 14 } && NotWritable(path, e) is { } refused)
+        {
+            throw refused;
+        }
+    }
+
+    /// <summary>Why a store cannot be opened for writing, when the reason is that it may only be read; else null.</summary>
+    private static AgentFsException? NotWritable(string path, Exception cause)
+    {
+        string? why = null;
+        try { using (new FileStream(path, System.IO.FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete)) { } }
+        catch (UnauthorizedAccessException) { why = "you may not write it"; }
+        catch (IOException io) when (io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase)) { why = "it is on a read-only file system"; }
+        if (why == null) return null;
+        return new AgentFsException(Errno.EROFS, $"store {path} cannot be changed: {why}; commands that only read it (ls, cat, log, diff, export, backup) work", cause);
     }
 
     private readonly Thread? _checkpointer;
@@ -127,11 +156,19 @@ public sealed partial class AgentStore : IDisposable
         if (cs < 4096 || cs > 1 << 20 || (cs & (cs - 1)) != 0)
             throw new AgentFsException(Errno.EINVAL, $"chunk size {cs} is not a power of two between 4096 and 1048576");
 
+        // Created 0600 before SQLite opens it: the -wal and -shm get the same mode.
+        try { StoreDatabase.CreatePrivateFile(storePath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new AgentFsException(e is UnauthorizedAccessException ? Errno.EACCES : Errno.EIO,
+                $"cannot create store {storePath}: {e.Message.TrimEnd('.')}", e);
+        }
         try
         {
-            using (var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = storePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
+            using (var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = storePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString()))
             {
                 c.Open();
+                StoreDatabase.Harden(c);
                 StoreDatabase.Exec(c, $"PRAGMA page_size=16384; PRAGMA application_id={StoreSchema.ApplicationId}; PRAGMA journal_mode=WAL;");
                 using var tx = c.BeginTransaction();
                 for (int v = 0; v < StoreSchema.CurrentVersion; v++) StoreDatabase.Exec(c, StoreSchema.Migrations[v], tx);
@@ -195,7 +232,7 @@ public sealed partial class AgentStore : IDisposable
             Interlocked.Decrement(ref _pooledReaders);
             return r;
         }
-        try { return new StoreReader(Path); }
+        try { return new StoreReader(Path, _immutable); }
         catch (SqliteException e) { throw StoreDatabase.Translate(e, Path); }
     }
 

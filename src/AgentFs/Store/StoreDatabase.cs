@@ -8,11 +8,13 @@ internal static class StoreDatabase
 {
     private static readonly byte[] SqliteMagic = "SQLite format 3\0"u8.ToArray();
 
-    public static SqliteConnection OpenConnection(string path, bool readOnly)
+    /// <summary>Opens a connection. immutable: read a file that nobody can be writing (read-only media, or a file this
+    /// user may only read, with no WAL to replay) without the -shm that WAL mode otherwise needs.</summary>
+    public static SqliteConnection OpenConnection(string path, bool readOnly, bool immutable = false)
     {
         var csb = new SqliteConnectionStringBuilder
         {
-            DataSource = path,
+            DataSource = immutable ? ImmutableUri(path) : path,
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWrite,
             Pooling = false,
             Cache = SqliteCacheMode.Private,
@@ -22,6 +24,7 @@ internal static class StoreDatabase
         try
         {
             c.Open();
+            Harden(c);
             Exec(c, "PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;");
         }
         catch (SqliteException e)
@@ -30,6 +33,81 @@ internal static class StoreDatabase
             throw Translate(e, path);
         }
         return c;
+    }
+
+    /// <summary>A store file is untrusted input: SQL in its schema (a view, a trigger's body) must not run functions
+    /// with side effects, and no extension may be loaded.</summary>
+    public static void Harden(SqliteConnection c)
+    {
+        c.EnableExtensions(false);
+        Exec(c, "PRAGMA trusted_schema=OFF;");
+    }
+
+    /// <summary>
+    /// Opens a read-only connection and reads from it once. A WAL-mode file needs its -shm, which a reader creates;
+    /// on read-only media, or for a user who may only read the file, that fails ("unable to open database file",
+    /// or SQLITE_READONLY). Then, when there is no WAL holding changes (nobody is writing the file), the file is
+    /// opened immutable (SQLite then reads it without -shm and without locks); with a non-empty WAL it is refused.
+    /// </summary>
+    public static SqliteConnection OpenForReading(string path, out bool immutable)
+    {
+        immutable = false;
+        try
+        {
+            var c = OpenConnection(path, readOnly: true);
+            try
+            {
+                Scalar(c, "SELECT count(*) FROM sqlite_schema");
+                return c;
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is 8 or 14)
+            {
+                c.Dispose();
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
+        }
+        catch (AgentFsException e) when (e.InnerException is SqliteException { SqliteErrorCode: 8 or 14 }) { }
+        long walBytes = 0;
+        try { walBytes = new FileInfo(path + "-wal").Exists ? new FileInfo(path + "-wal").Length : 0; }
+        catch (IOException) { }
+        if (walBytes > 0)
+            throw new AgentFsException(Errno.EROFS,
+                $"store {path} cannot be read here: its {path}-wal holds changes not yet in the file and its -shm cannot be created (read-only directory or file); copy the store with its -wal to a writable directory, or open it once where it can be written");
+        immutable = true;
+        var ic = OpenConnection(path, readOnly: true, immutable: true);
+        try { Scalar(ic, "SELECT count(*) FROM sqlite_schema"); }
+        catch (SqliteException e)
+        {
+            ic.Dispose();
+            throw Translate(e, path);
+        }
+        return ic;
+    }
+
+    /// <summary>file: URI of path with immutable=1 (%, ? and # escaped, the rest as is).</summary>
+    private static string ImmutableUri(string path)
+    {
+        var sb = new StringBuilder("file:");
+        foreach (char ch in System.IO.Path.GetFullPath(path))
+            sb.Append(ch switch { '%' => "%25", '?' => "%3f", '#' => "%23", _ => ch.ToString() });
+        return sb.Append("?immutable=1").ToString();
+    }
+
+    /// <summary>Creates an empty file readable and writable by its owner only (0600): a store, its -wal and -shm
+    /// (which SQLite creates with the mode of the database file) and copies of it hold the session's private files.</summary>
+    public static void CreatePrivateFile(string path)
+    {
+        using var f = new FileStream(path, new FileStreamOptions
+        {
+            Mode = System.IO.FileMode.CreateNew,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
     }
 
     /// <summary>Refuses a file that is not a store before SQLite touches it (so nothing is ever written to it).</summary>

@@ -15,9 +15,9 @@ internal sealed class StoreReader : IDisposable
     public readonly SqliteConnection Connection;
     public readonly RawStatement DentryVersions, DirectoryRows, InodeVersions, ChunkVersions, ChunkIndexesFrom;
 
-    public StoreReader(string path)
+    public StoreReader(string path, bool immutable)
     {
-        Connection = StoreDatabase.OpenConnection(path, readOnly: true);
+        Connection = StoreDatabase.OpenConnection(path, readOnly: true, immutable);
         // The *Versions statements list a key's rows newest layer first (a child layer's id is larger than its
         // parent's), so the callers' nearest-layer loops take the first row of the chain and skip the rest
         // without decoding them. SQLite walks the key's index backwards; there is no sort.
