@@ -3,11 +3,12 @@ using System.CommandLine;
 namespace AgentFs.Cli.Commands;
 
 /// <summary>
-/// <c>agentfs apply STORE TARGET [--branch B] [--dry-run] [--json]</c>: writes the branch's changes since the base
+/// <c>agentfs apply STORE TARGET [--branch B] [--dry-run] [--keep-special-bits] [--json]</c>: writes the branch's changes since the base
 /// into TARGET (usually the project the base was taken from). Refuses, listing every conflict and writing
 /// nothing, where TARGET no longer matches what the branch was made against; never follows a symlink of
 /// TARGET; replaces each file atomically. Prints one line per change (git's letters; directories end in
-/// '/'), then a summary. Opens the store read-only.
+/// '/'), then a summary. Never creates set-user-id, set-group-id or sticky bits unless --keep-special-bits is
+/// given (a warning lists those left out). Opens the store read-only.
 /// </summary>
 internal static class ApplyCommand
 {
@@ -17,10 +18,14 @@ internal static class ApplyCommand
         var target = new Argument<string>("TARGET") { Description = "Directory to write the changes into" };
         var branch = CommonOptions.Branch();
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Check and list what would be done; write nothing" };
+        var keepSpecialBits = new Option<bool>("--keep-special-bits")
+        {
+            Description = "Also write the set-user-id, set-group-id and sticky bits the branch has (left out by default: they would be your privileges on the agent's files)",
+        };
         var json = CommonOptions.Json();
         var cmd = new Command("apply", "Write a branch's changes into a directory, refusing where it no longer matches")
         {
-            store, target, branch, dryRun, json,
+            store, target, branch, dryRun, keepSpecialBits, json,
         };
         cmd.SetAction(r =>
         {
@@ -29,7 +34,7 @@ internal static class ApplyCommand
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
             var result = Interruptible.Run("apply", "nothing was written to the target", token =>
                 TerminalProgress.Run(io, dry ? "checking" : "applying", progress =>
-                    s.Apply(b, dir, dry,
+                    s.Apply(b, dir, new ApplyOptions { DryRun = dry, KeepSpecialBits = r.GetValue(keepSpecialBits) },
                         progress?.ForVersion(p => $"{p.Phase} {p.Path}"),
                         token)));
             if (r.GetValue(json))
@@ -37,7 +42,8 @@ internal static class ApplyCommand
                 io.WriteJson(new ApplyJson(b, result.Target, result.DryRun, result.Applied,
                     result.Changes.Select(c => DiffCommand.ChangeJson.From(c, null)).ToList(),
                     result.Actions.Select(a => new StepJson(StepName(a.Kind), a.Path, a.Kind is ApplyActionKind.Delete or ApplyActionKind.RemoveDirectory ? null : Output.Formats.Mode(a.Mode))).ToList(),
-                    result.Skipped.Select(c => c.Path).ToList()));
+                    result.Skipped.Select(c => c.Path).ToList(),
+                    result.DroppedBits.Select(d => new DroppedBitsJson(d.Path, Output.Formats.Mode(d.RequestedMode), Output.Formats.Mode(d.AppliedMode))).ToList()));
                 return Program.ExitOk;
             }
             foreach (var c in result.Changes)
@@ -56,6 +62,11 @@ internal static class ApplyCommand
             if (result.Skipped.Count > 0)
                 io.Error.WriteLine($"agentfs: warning: left out {result.Skipped.Count} special file{(result.Skipped.Count == 1 ? "" : "s")} " +
                                    $"(fifos, sockets, devices): {string.Join(", ", result.Skipped.Take(20).Select(c => Program.OneLine(c.Path)))}");
+            if (result.DroppedBits.Count > 0)
+                io.Error.WriteLine($"agentfs: warning: left out the set-user-id, set-group-id and sticky bits on {result.DroppedBits.Count} " +
+                                   $"path{(result.DroppedBits.Count == 1 ? "" : "s")} (pass --keep-special-bits to write them): " +
+                                   $"{string.Join(", ", result.DroppedBits.Take(20).Select(d => Program.OneLine(d.ToString())))}" +
+                                   (result.DroppedBits.Count > 20 ? $" and {result.DroppedBits.Count - 20} more" : ""));
             return Program.ExitOk;
         });
         return cmd;
@@ -71,9 +82,13 @@ internal static class ApplyCommand
         _ => "set_mode",
     };
 
-    /// <summary><c>apply --json</c>: the changes, the steps in the order they run (or would run), and what was left out.</summary>
+    /// <summary><c>apply --json</c>: the changes, the steps in the order they run (or would run), and what was left out
+    /// (special files in skipped; set-id and sticky bits in dropped_special_bits).</summary>
     internal sealed record ApplyJson(string Branch, string Target, bool DryRun, bool Applied, IReadOnlyList<DiffCommand.ChangeJson> Changes,
-        IReadOnlyList<StepJson> Steps, IReadOnlyList<string> Skipped);
+        IReadOnlyList<StepJson> Steps, IReadOnlyList<string> Skipped, IReadOnlyList<DroppedBitsJson> DroppedSpecialBits);
+
+    /// <summary>A path written without the set-id or sticky bits the branch has: the mode asked for and the one written.</summary>
+    internal sealed record DroppedBitsJson(string Path, string RequestedMode, string AppliedMode);
 
     /// <summary>One step: action (delete, remove_directory, create_directory, write_file, write_symlink, set_mode), path, mode.</summary>
     internal sealed record StepJson(string Action, string Path, string? Mode);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace AgentFs.Native;
@@ -12,6 +13,11 @@ internal readonly record struct BaseStat(ulong Dev, ulong Ino, uint Mode, uint N
 /// Read-only access to the base directory. Invariant: nothing in this type opens, creates or changes
 /// anything in the base for writing; every open is O_RDONLY and never follows a final symlink.
 /// Paths are base-relative byte strings without a leading '/'; the empty path is the root.
+/// Confinement: a store file is untrusted input, so every access resolves its path with
+/// openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) from the root's descriptor: nothing
+/// outside the base is reached, whether through '..', an absolute path or a directory of the base replaced by
+/// a symlink. A path that is not one agentfs writes (absolute, '.', '..' or empty components, NUL) means the
+/// store is corrupt and is refused before any system call.
 /// </summary>
 internal sealed unsafe class BaseDirectory : IDisposable
 {
@@ -19,8 +25,12 @@ internal sealed unsafe class BaseDirectory : IDisposable
     private readonly int _rootFd;
     private readonly byte[] _rootBytes;
 
-    public BaseDirectory(string root)
+    private readonly string _storeForErrors;
+
+    /// <param name="storePath">The store this base belongs to, for error messages.</param>
+    public BaseDirectory(string root, string? storePath = null)
     {
+        _storeForErrors = storePath ?? "(unknown)";
         Root = Path.GetFullPath(root);
         _rootBytes = Encoding.UTF8.GetBytes(Root);
         byte[] z = new byte[_rootBytes.Length + 1];
@@ -57,15 +67,26 @@ internal sealed unsafe class BaseDirectory : IDisposable
         Span<byte> z = rel.Length < MaxStackPath ? stackalloc byte[rel.Length + 1] : (rented = ArrayPool<byte>.Shared.Rent(rel.Length + 1));
         rel.CopyTo(z);
         z[rel.Length] = 0;
-        fixed (byte* p = z)
-            rc = LibC.statx(_rootFd, p, LibC.AT_SYMLINK_NOFOLLOW | (rel.IsEmpty ? LibC.AT_EMPTY_PATH : 0), LibC.STATX_BASIC_STATS, buf);
+        CheckPath(rel);
+        byte empty = 0;
+        if (rel.IsEmpty)
+            rc = LibC.statx(_rootFd, &empty, LibC.AT_EMPTY_PATH, LibC.STATX_BASIC_STATS, buf);
+        else
+        {
+            int fd;
+            fixed (byte* p = z) fd = OpenBeneath(p, LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC);
+            rc = fd < 0 ? -1 : LibC.statx(fd, &empty, LibC.AT_EMPTY_PATH, LibC.STATX_BASIC_STATS, buf);
+            int saved = LibC.LastErrno;
+            if (fd >= 0) LibC.close(fd);
+            if (rc != 0) Marshal.SetLastPInvokeError(saved);
+        }
         if (rented != null) ArrayPool<byte>.Shared.Return(rented);
         if (rc != 0)
         {
             int e = LibC.LastErrno;
             st = default;
             if (e == Errno.ENOENT || e == Errno.ENOTDIR || e == Errno.ENAMETOOLONG) return false;
-            throw new AgentFsException(Errno.EIO, $"cannot stat base path {Describe(rel)} ({Errno.Name(e)})");
+            throw AccessError(rel, "stat", e);
         }
         st = Parse(new ReadOnlySpan<byte>(buf, 256));
         return true;
@@ -111,14 +132,18 @@ internal sealed unsafe class BaseDirectory : IDisposable
         Span<byte> z = rel.Length < MaxStackPath ? stackalloc byte[rel.Length + 1] : (rented = ArrayPool<byte>.Shared.Rent(rel.Length + 1));
         rel.CopyTo(z);
         z[rel.Length] = 0;
+        CheckPath(rel);
+        if (rel.IsEmpty) { z = ".\0"u8.ToArray(); }
         fixed (byte* p = z)
-            fd = LibC.openat(_rootFd, p, LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC | (rel.IsEmpty ? LibC.O_DIRECTORY : 0), 0);
+            fd = OpenBeneath(p, LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC | (rel.IsEmpty ? LibC.O_DIRECTORY : 0));
         if (rented != null) ArrayPool<byte>.Shared.Return(rented);
         if (fd < 0)
         {
             int e = LibC.LastErrno;
-            throw new AgentFsException(e == Errno.ENOENT ? Errno.ESTALE : Errno.EIO,
-                $"base file {Describe(rel)} cannot be opened ({Errno.Name(e)}); the base directory changed underneath the store");
+            if (e == Errno.ENOENT || e == Errno.ENOTDIR)
+                throw new AgentFsException(Errno.ESTALE,
+                    $"base file {Describe(rel)} cannot be opened ({Errno.Name(e)}); the base directory changed underneath the store");
+            throw AccessError(rel, "open", e);
         }
         return fd;
     }
@@ -156,14 +181,15 @@ internal sealed unsafe class BaseDirectory : IDisposable
             byte[] z = new byte[rel.Length + 2];
             if (rel.IsEmpty) { z[0] = (byte)'.'; z[1] = 0; }
             else { rel.CopyTo(z); z[rel.Length] = 0; }
+            CheckPath(rel);
             fixed (byte* p = z)
-                fd = LibC.openat(_rootFd, p, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
+                fd = OpenBeneath(p, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC);
         }
         if (fd < 0)
         {
             int e = LibC.LastErrno;
             if (e == Errno.ENOENT || e == Errno.ENOTDIR) return result;
-            throw new AgentFsException(Errno.EIO, $"cannot list base directory {Describe(rel)} ({Errno.Name(e)})");
+            throw AccessError(rel, "list", e);
         }
         byte[] buf = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -203,12 +229,18 @@ internal sealed unsafe class BaseDirectory : IDisposable
     {
         byte[] z = new byte[rel.Length + 1];
         rel.CopyTo(z);
+        CheckPath(rel);
         byte[] buf = new byte[4096];
         nint n;
-        fixed (byte* p = z)
+        int fd;
+        fixed (byte* p = z) fd = OpenBeneath(p, LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC);
+        if (fd < 0) throw AccessError(rel, "read the symlink", LibC.LastErrno);
+        byte empty = 0;
         fixed (byte* b = buf)
-            n = LibC.readlinkat(_rootFd, p, b, (nuint)buf.Length);
-        if (n < 0) throw new AgentFsException(Errno.EIO, $"cannot read base symlink {Describe(rel)} ({Errno.Name(LibC.LastErrno)})");
+            n = LibC.readlinkat(fd, &empty, b, (nuint)buf.Length);
+        int e = LibC.LastErrno;
+        LibC.close(fd);
+        if (n < 0) throw AccessError(rel, "read the symlink", e);
         return buf.AsSpan(0, (int)n).ToArray();
     }
 
@@ -216,7 +248,7 @@ internal sealed unsafe class BaseDirectory : IDisposable
     public SortedDictionary<string, byte[]> ReadXattrs(ReadOnlySpan<byte> rel)
     {
         var result = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        byte[] full = FullPath(rel);
+        using var held = HoldParent(rel, out byte[] full);
         byte[] list = new byte[64 * 1024];
         nint n;
         fixed (byte* p = full)
@@ -238,7 +270,8 @@ internal sealed unsafe class BaseDirectory : IDisposable
     {
         byte[] z = new byte[Encoding.UTF8.GetByteCount(name) + 1];
         Encoding.UTF8.GetBytes(name, z);
-        return ReadXattr(FullPath(rel), z);
+        using var held = HoldParent(rel, out byte[] full);
+        return ReadXattr(full, z);
     }
 
     /// <summary>lgetxattr of a NUL-terminated path and name: asks the size, then the value (again if it grew).</summary>
@@ -272,6 +305,78 @@ internal sealed unsafe class BaseDirectory : IDisposable
         ulong* u = (ulong*)buf;
         return (u[0], u[2], u[3], u[4], u[5], u[6]);
     }
+
+    /// <summary>A descriptor that keeps the parent directory of a base path (opened beneath the root, following no
+    /// symlink), and a NUL-terminated path to the object through it (/proc/self/fd/N/name) for the l*xattr calls,
+    /// which take no directory descriptor.</summary>
+    private FdHolder HoldParent(ReadOnlySpan<byte> rel, out byte[] path)
+    {
+        CheckPath(rel);
+        int slash = rel.LastIndexOf((byte)'/');
+        ReadOnlySpan<byte> parent = slash < 0 ? "."u8 : rel[..slash];
+        ReadOnlySpan<byte> name = rel.IsEmpty ? "."u8 : slash < 0 ? rel : rel[(slash + 1)..];
+        byte[] z = new byte[parent.Length + 1];
+        parent.CopyTo(z);
+        int fd;
+        fixed (byte* p = z) fd = OpenBeneath(p, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC);
+        if (fd < 0) throw AccessError(rel, "read the extended attributes of", LibC.LastErrno);
+        byte[] prefix = Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}/");
+        path = new byte[prefix.Length + name.Length + 1];
+        prefix.CopyTo(path, 0);
+        name.CopyTo(path.AsSpan(prefix.Length));
+        return new FdHolder(fd);
+    }
+
+    private readonly struct FdHolder(int fd) : IDisposable
+    {
+        public void Dispose() => LibC.close(fd);
+    }
+
+    /// <summary>openat2 beneath the root: no '..' out of it, no symlink or magic link anywhere in the path (the
+    /// final one is opened itself with O_PATH | O_NOFOLLOW, refused otherwise).</summary>
+    private int OpenBeneath(byte* path, int flags)
+    {
+        LibC.OpenHow how = new() { Flags = (ulong)flags, Mode = 0, Resolve = LibC.RESOLVE_BENEATH | LibC.RESOLVE_NO_SYMLINKS | LibC.RESOLVE_NO_MAGICLINKS };
+        return (int)LibC.openat2(_rootFd, path, &how, (nuint)sizeof(LibC.OpenHow));
+    }
+
+    /// <summary>
+    /// A base path as agentfs writes it: relative, '/'-separated, no empty, '.' or '..' component, no NUL.
+    /// Anything else came from a damaged or hostile store file and is never handed to the kernel.
+    /// </summary>
+    private void CheckPath(ReadOnlySpan<byte> rel)
+    {
+        int start = 0;
+        for (int i = 0; i <= rel.Length; i++)
+        {
+            if (i < rel.Length && rel[i] != (byte)'/')
+            {
+                if (rel[i] == 0) throw CorruptOrigin(rel);
+                continue;
+            }
+            int len = i - start;
+            if (rel.Length > 0 && (len == 0 || (len == 1 && rel[start] == (byte)'.') || (len == 2 && rel[start] == (byte)'.' && rel[start + 1] == (byte)'.')))
+                throw CorruptOrigin(rel);
+            start = i + 1;
+        }
+    }
+
+    /// <summary>The store holds a base path agentfs never writes: the store file is corrupt (or was edited).</summary>
+    private AgentFsException CorruptOrigin(ReadOnlySpan<byte> rel) =>
+        new(Errno.EIO, $"store {_storeForErrors} is corrupt: it refers to base path '{Encoding.UTF8.GetString(rel).Replace("\0", "\\0")}', " +
+                       $"which is not a plain path below the base {Root} (absolute, '.', '..' or empty components); nothing outside the base is read; " +
+                       "restore the store from a backup (agentfs restore BACKUP STORE)");
+
+    /// <summary>An error reaching a base path: permission, an escape attempt refused by the kernel, or I/O.</summary>
+    private AgentFsException AccessError(ReadOnlySpan<byte> rel, string what, int e) => e switch
+    {
+        Errno.EACCES or Errno.EPERM => new(Errno.EACCES,
+            $"permission denied ({Errno.Name(e)}) to {what} base path {Describe(rel)}; the user serving store {_storeForErrors} cannot read it there"),
+        Errno.ELOOP or Errno.EXDEV => new(Errno.EIO,
+            $"base path {Describe(rel)} of store {_storeForErrors} leads through a symlink or out of the base ({Errno.Name(e)}); it is not followed: " +
+            "a directory of the base was replaced by a symlink, or the store is corrupt (restore it from a backup: agentfs restore BACKUP STORE)"),
+        _ => new(Errno.EIO, $"cannot {what} base path {Describe(rel)} ({Errno.Name(e)})"),
+    };
 
     private byte[] FullPath(ReadOnlySpan<byte> rel)
     {

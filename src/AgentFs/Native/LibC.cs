@@ -66,6 +66,22 @@ internal static unsafe partial class LibC
     public static partial uint getegid();
 
     public const int SYS_getdents64 = 217;
+    public const int SYS_openat2 = 437;
+    public const ulong RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08;
+
+    /// <summary>struct open_how of openat2(2).</summary>
+    public struct OpenHow
+    {
+        public ulong Flags;
+        public ulong Mode;
+        public ulong Resolve;
+    }
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial nint syscall_openat2(nint number, int dirfd, byte* path, OpenHow* how, nuint size);
+
+    /// <summary>openat2(2) (Linux 5.6+): the descriptor, or -1 with errno set.</summary>
+    public static nint openat2(int dirfd, byte* path, OpenHow* how, nuint size) => syscall_openat2(SYS_openat2, dirfd, path, how, size);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 }

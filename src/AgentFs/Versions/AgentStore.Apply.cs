@@ -13,18 +13,27 @@ public sealed partial class AgentStore
     /// before anything is written. Then: new content is staged in a directory inside the target and fsynced,
     /// deletions run, directories are created, and each file or symlink is renamed into place (atomic per
     /// path); modes last. No path is ever resolved through a symlink of the target.
-    /// Special files (fifos, sockets, devices) are left out and listed in <see cref="ApplyResult.Skipped"/>.
+    /// Special files (fifos, sockets, devices) are left out and listed in <see cref="ApplyResult.Skipped"/>;
+    /// set-user-id, set-group-id and sticky bits are never created unless <see cref="ApplyOptions.KeepSpecialBits"/>
+    /// says so, and those left out are listed in <see cref="ApplyResult.DroppedBits"/>. Owners are never
+    /// carried: what apply creates belongs to the user running it.
     /// </summary>
     /// <param name="reference">A branch name (its head) or a checkpoint id.</param>
     /// <param name="dryRun">Check and plan only; write nothing.</param>
     /// <param name="cancellationToken">Honoured until the first change lands in the target (while checking and
     /// staging: then nothing has changed); from there on the apply runs to its end.</param>
     public ApplyResult Apply(string reference, string targetDirectory, bool dryRun = false, IProgress<VersionProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Apply(reference, targetDirectory, new ApplyOptions { DryRun = dryRun }, progress, cancellationToken);
+
+    /// <inheritdoc cref="Apply(string, string, bool, IProgress{VersionProgress}?, CancellationToken)"/>
+    public ApplyResult Apply(string reference, string targetDirectory, ApplyOptions options, IProgress<VersionProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        bool dryRun = options.DryRun;
         using var session = OpenApply(reference);
         using var target = new TargetDirectory(targetDirectory);
-        var applier = new Applier(this, session, target, reference);
+        var applier = new Applier(this, session, target, reference, options.KeepSpecialBits);
         var result = applier.Plan(dryRun, progress, cancellationToken);
         if (result.Conflicts.Count > 0) throw ConflictError(result, target.Root, session.To.State);
         if (!dryRun)
@@ -36,11 +45,11 @@ public sealed partial class AgentStore
     }
 
     /// <summary>The checks and steps of <see cref="Apply"/> without writing anything; conflicts are returned, not thrown.</summary>
-    public ApplyResult PlanApply(string reference, string targetDirectory)
+    public ApplyResult PlanApply(string reference, string targetDirectory, ApplyOptions? options = null)
     {
         using var session = OpenApply(reference);
         using var target = new TargetDirectory(targetDirectory);
-        return new Applier(this, session, target, reference).Plan(dryRun: true);
+        return new Applier(this, session, target, reference, options?.KeepSpecialBits ?? false).Plan(dryRun: true);
     }
 
     private DiffSession OpenApply(string reference)

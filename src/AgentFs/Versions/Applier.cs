@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using Kind = AgentFs.Versions.TargetDirectory.Kind;
 
 namespace AgentFs.Versions;
@@ -15,16 +16,40 @@ internal sealed class Applier
     private readonly List<FileChange> _skipped = new();
     private readonly List<(byte[] Path, FileChange Change)> _deleteFiles = new(), _writes = new();
     private readonly List<(byte[] Path, FileVersion Dir)> _deleteDirs = new(), _mkdirs = new(), _dirModes = new();
-    private readonly List<(byte[] Path, uint Mode)> _fileModes = new();
+    private readonly List<(byte[] Path, uint Mode, uint OldMode)> _fileModes = new();
+    private readonly bool _keepSpecialBits;
+    private readonly List<ApplyDroppedBits> _droppedBits = new();
+    /// <summary>The permission bits each written or chmodded path gets (set-id and sticky bits already left out).</summary>
+    private readonly Dictionary<byte[], uint> _appliedModes = new(ByteArrayComparer.Instance);
     private List<ApplyAction> _actions = new();
 
-    public Applier(AgentStore store, DiffSession session, TargetDirectory target, string reference)
+    public Applier(AgentStore store, DiffSession session, TargetDirectory target, string reference, bool keepSpecialBits)
     {
         _store = store;
         _session = session;
         _target = target;
         _reference = reference;
+        _keepSpecialBits = keepSpecialBits;
     }
+
+    private const uint SpecialBits = 0xE00; // S_ISUID | S_ISGID | S_ISVTX
+
+    /// <summary>
+    /// The permission bits apply gives a path: what the branch asks for, without set-id and sticky bits unless
+    /// the caller keeps them or the object apply changes already had them (existingMode: the base's mode of
+    /// the same object on a mode-only change; 0 for anything apply creates, new content included).
+    /// </summary>
+    private uint AppliedMode(byte[] path, uint requested, uint existingMode)
+    {
+        if (_appliedModes.TryGetValue(path, out uint known)) return known;
+        requested &= PosixMode.PermissionMask;
+        uint applied = _keepSpecialBits ? requested : requested & ~(SpecialBits & ~existingMode);
+        if (applied != requested) _droppedBits.Add(new ApplyDroppedBits(path, requested, applied));
+        _appliedModes[path] = applied;
+        return applied;
+    }
+
+    private uint AppliedMode(byte[] path) => _appliedModes[path];
 
     private static bool Writable(FileVersion? v) => v is { Type: FileType.File or FileType.Symlink };
 
@@ -67,7 +92,7 @@ internal sealed class Applier
                     if (c.New!.Type == FileType.Directory) _dirModes.Add((c.RawPath, c.New));
                     else if (!Writable(c.New)) _skipped.Add(c);
                     else if (c.ContentChanged) _writes.Add((c.RawPath, c));
-                    else _fileModes.Add((c.RawPath, c.New.Mode));
+                    else _fileModes.Add((c.RawPath, c.New.Mode, c.Old!.Mode));
                     break;
             }
         }
@@ -92,13 +117,22 @@ internal sealed class Applier
         foreach (var (p, _) in _deleteFiles)
             if (!written.Contains(p)) _actions.Add(new ApplyAction(ApplyActionKind.Delete, p, 0));
         foreach (var (p, _) in _deleteDirs) _actions.Add(new ApplyAction(ApplyActionKind.RemoveDirectory, p, 0));
-        foreach (var (p, v) in _mkdirs) _actions.Add(new ApplyAction(ApplyActionKind.CreateDirectory, p, v.Permissions));
+        // A directory the branch only changes keeps the special bits it has in the target (checked equal to
+        // the base's); new directories and new content (a new file replaces the old one) start from none.
+        var modifiedDirs = new Dictionary<byte[], uint>(ByteArrayComparer.Instance);
+        foreach (var c in _session.Changes)
+            if (c.Kind == ChangeKind.Modified && c.New!.Type == FileType.Directory) modifiedDirs[c.RawPath] = c.Old!.Mode;
+        foreach (var (p, v) in _mkdirs) _actions.Add(new ApplyAction(ApplyActionKind.CreateDirectory, p, AppliedMode(p, v.Mode, 0)));
         foreach (var (p, c) in _writes)
-            _actions.Add(new ApplyAction(c.New!.Type == FileType.Symlink ? ApplyActionKind.WriteSymlink : ApplyActionKind.WriteFile, p, c.New.Permissions));
-        foreach (var (p, m) in _fileModes) _actions.Add(new ApplyAction(ApplyActionKind.SetMode, p, m & PosixMode.PermissionMask));
-        foreach (var (p, v) in _dirModes) _actions.Add(new ApplyAction(ApplyActionKind.SetMode, p, v.Permissions));
+            _actions.Add(c.New!.Type == FileType.Symlink
+                ? new ApplyAction(ApplyActionKind.WriteSymlink, p, c.New.Permissions)
+                : new ApplyAction(ApplyActionKind.WriteFile, p, AppliedMode(p, c.New.Mode, 0)));
+        foreach (var (p, m, old) in _fileModes) _actions.Add(new ApplyAction(ApplyActionKind.SetMode, p, AppliedMode(p, m, old)));
+        foreach (var (p, v) in _dirModes)
+            _actions.Add(new ApplyAction(ApplyActionKind.SetMode, p, AppliedMode(p, v.Mode, modifiedDirs.GetValueOrDefault(p))));
         _conflicts.Sort((x, y) => x.RawPath.AsSpan().SequenceCompareTo(y.RawPath));
-        return new ApplyResult(_target.Root, _reference, dryRun, _session.Changes, _actions, _conflicts, _skipped);
+        _droppedBits.Sort((x, y) => x.RawPath.AsSpan().SequenceCompareTo(y.RawPath));
+        return new ApplyResult(_target.Root, _reference, dryRun, _session.Changes, _actions, _conflicts, _skipped, _droppedBits);
     }
 
     private static int Depth(byte[] p) => p.Count(b => b == '/');
@@ -184,6 +218,8 @@ internal sealed class Applier
     {
         long total = _writes.Count + _actions.Count, done = 0;
         void Step(string phase, byte[]? path) => progress?.Report(new VersionProgress(phase, done++, total, path == null ? null : _target.Describe(path)));
+        // Execute runs _actions in their order; this counts those carried out, for the message when one fails.
+        int completed = 0;
 
         byte[] staging = System.Text.Encoding.ASCII.GetBytes($".agentfs-apply-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
         using (var root = _target.OpenDirectory([])) _target.Mkdir(root, staging, 0x1C0, staging);
@@ -200,7 +236,7 @@ internal sealed class Applier
                     Step("stage", path);
                     byte[] name = System.Text.Encoding.ASCII.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                     if (c.New!.Type == FileType.Symlink) _target.CreateSymlink(stage, name, c.New.RawLinkTarget!, path);
-                    else _target.CreateFile(stage, name, c.New.Mode, sink => ReadNew(c, path, sink), path);
+                    else _target.CreateFile(stage, name, AppliedMode(path), sink => ReadNew(c, path, sink), path);
                 }
             }
             cancellationToken.ThrowIfCancellationRequested(); // the last point where the target is untouched
@@ -210,6 +246,7 @@ internal sealed class Applier
                 using var dir = _target.OpenDirectory(TargetDirectory.Parent(a.RawPath));
                 _target.Unlink(dir, TargetDirectory.Name(a.RawPath), directory: false, a.RawPath);
                 touched.Add(TargetDirectory.Parent(a.RawPath));
+                completed++;
             }
             foreach (var (path, _) in _deleteDirs)
             {
@@ -217,6 +254,7 @@ internal sealed class Applier
                 using var dir = _target.OpenDirectory(TargetDirectory.Parent(path));
                 _target.Unlink(dir, TargetDirectory.Name(path), directory: true, path);
                 touched.Add(TargetDirectory.Parent(path));
+                completed++;
             }
             foreach (var (path, _) in _mkdirs)
             {
@@ -224,6 +262,7 @@ internal sealed class Applier
                 using var dir = _target.OpenDirectory(TargetDirectory.Parent(path));
                 _target.Mkdir(dir, TargetDirectory.Name(path), 0x1C0, path);
                 touched.Add(TargetDirectory.Parent(path));
+                completed++;
             }
             using (var stage = _target.OpenDirectory(staging))
             {
@@ -239,7 +278,7 @@ internal sealed class Applier
                         // The parent is on another file system than TARGET: stage beside the file instead.
                         byte[] tmp = System.Text.Encoding.ASCII.GetBytes($".agentfs-apply-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
                         if (c.New!.Type == FileType.Symlink) _target.CreateSymlink(dir, tmp, c.New.RawLinkTarget!, path);
-                        else _target.CreateFile(dir, tmp, c.New.Mode, sink => ReadNew(c, path, sink), path);
+                        else _target.CreateFile(dir, tmp, AppliedMode(path), sink => ReadNew(c, path, sink), path);
                         err = _target.Rename(dir, tmp, dir, TargetDirectory.Name(path));
                         _target.Unlink(stage, name, directory: false, path);
                     }
@@ -247,24 +286,26 @@ internal sealed class Applier
                         throw new AgentFsException(err == Errno.ENOSPC ? Errno.ENOSPC : Errno.EIO,
                             $"cannot put {_target.Describe(path)} in place in target {_target.Root} ({Errno.Name(err)})");
                     touched.Add(TargetDirectory.Parent(path));
+                    completed++;
                 }
             }
-            foreach (var (path, mode) in _fileModes)
+            foreach (var (path, _, _) in _fileModes)
             {
                 Step("chmod", path);
-                _target.Chmod(path, mode);
+                _target.Chmod(path, AppliedMode(path));
+                completed++;
             }
-            foreach (var (path, v) in _dirModes)
+            foreach (var (path, _) in _dirModes)
             {
                 Step("chmod", path);
-                _target.Chmod(path, v.Mode);
+                _target.Chmod(path, AppliedMode(path));
+                completed++;
             }
             foreach (var dir in touched.OrderByDescending(d => d.Length)) _target.SyncDirectory(dir);
         }
         catch (AgentFsException e)
         {
-            throw new AgentFsException(e.Errno,
-                $"apply of {_reference} to {_target.Root} stopped after {Math.Max(0, done - 1)} of {total} steps: {e.Message}", e);
+            throw new AgentFsException(e.Errno, $"apply of {_reference} to {_target.Root} stopped: {e.Message}; {Progress(completed)}", e);
         }
         finally
         {
@@ -272,6 +313,32 @@ internal sealed class Applier
         }
         progress?.Report(new VersionProgress("done", total, total, null));
     }
+
+    /// <summary>Exactly what a stopped apply changed in the target and what it did not (each path is either
+    /// old or new, never half written).</summary>
+    private string Progress(int completed)
+    {
+        const int Max = 20;
+        static string List(IEnumerable<ApplyAction> actions, int count, bool past)
+        {
+            string text = string.Join(", ", actions.Take(Max).Select(a => $"{Verb(a.Kind, past)} {Encoding.UTF8.GetString(a.RawPath)}"));
+            return count > Max ? $"{text} and {count - Max} more" : text;
+        }
+        int left = _actions.Count - completed;
+        string notDone = left == 0 ? "" : $"; not done ({left}): {List(_actions.Skip(completed), left, past: false)}";
+        if (completed == 0) return $"nothing in the target was changed{notDone}";
+        return $"already done in the target ({completed} of {_actions.Count}): {List(_actions.Take(completed), completed, past: true)}{notDone}";
+    }
+
+    private static string Verb(ApplyActionKind kind, bool past) => kind switch
+    {
+        ApplyActionKind.Delete => past ? "deleted" : "delete",
+        ApplyActionKind.RemoveDirectory => past ? "removed directory" : "remove directory",
+        ApplyActionKind.CreateDirectory => past ? "created directory" : "create directory",
+        ApplyActionKind.WriteFile => past ? "wrote" : "write",
+        ApplyActionKind.WriteSymlink => past ? "wrote symlink" : "write symlink",
+        _ => "set the mode of",
+    };
 
     private void ReadNew(FileChange c, byte[] path, Action<ReadOnlySpan<byte>> sink)
     {

@@ -19,6 +19,19 @@ public sealed record ApplyConflict(byte[] RawPath, string Reason)
 }
 
 /// <summary>
+/// A path whose set-user-id, set-group-id or sticky bit the branch asks for and apply left out: apply never
+/// creates those bits in the target (they would be the applying user's, often root's, privileges on the
+/// agent's content) unless <see cref="ApplyOptions.KeepSpecialBits"/> is set. A bit the path already had in
+/// the target is kept when only the mode changes.
+/// </summary>
+public sealed record ApplyDroppedBits(byte[] RawPath, uint RequestedMode, uint AppliedMode)
+{
+    public string Path => Encoding.UTF8.GetString(RawPath);
+    public override string ToString() =>
+        $"{Path} {Convert.ToString(RequestedMode, 8).PadLeft(4, '0')} -> {Convert.ToString(AppliedMode, 8).PadLeft(4, '0')}";
+}
+
+/// <summary>
 /// What an apply did or would do: the changes (base to the applied state), the steps, the conflicts found
 /// (an apply with conflicts writes nothing), and the changes it cannot make (special files: fifos,
 /// sockets, devices), which are left out.
@@ -26,7 +39,7 @@ public sealed record ApplyConflict(byte[] RawPath, string Reason)
 public sealed class ApplyResult
 {
     internal ApplyResult(string target, string reference, bool dryRun, IReadOnlyList<FileChange> changes, IReadOnlyList<ApplyAction> actions,
-        IReadOnlyList<ApplyConflict> conflicts, IReadOnlyList<FileChange> skipped)
+        IReadOnlyList<ApplyConflict> conflicts, IReadOnlyList<FileChange> skipped, IReadOnlyList<ApplyDroppedBits> droppedBits)
     {
         Target = target;
         Reference = reference;
@@ -35,6 +48,7 @@ public sealed class ApplyResult
         Actions = actions;
         Conflicts = conflicts;
         Skipped = skipped;
+        DroppedBits = droppedBits;
     }
 
     public string Target { get; }
@@ -47,4 +61,6 @@ public sealed class ApplyResult
     public IReadOnlyList<ApplyAction> Actions { get; }
     public IReadOnlyList<ApplyConflict> Conflicts { get; }
     public IReadOnlyList<FileChange> Skipped { get; }
+    /// <summary>Paths written (or to be written) without the set-id or sticky bits the branch has on them.</summary>
+    public IReadOnlyList<ApplyDroppedBits> DroppedBits { get; }
 }

@@ -129,7 +129,7 @@ internal sealed unsafe partial class TargetDirectory : IDisposable
     }
 
     private AgentFsException Unsafe(byte[] path, string what) =>
-        new(Errno.ENOTDIR, $"{Describe(path)} in target {Root} {what}; nothing past it was written");
+        new(Errno.ENOTDIR, $"{Describe(path)} in target {Root} {what}");
 
     public string Describe(byte[] path) => Encoding.UTF8.GetString(path);
 
