@@ -640,25 +640,18 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         catch (Exception e) { return Fail(e); }
     }
 
+    /// <summary>
+    /// The library does the mode (and refuses what it cannot do with EOPNOTSUPP before changing anything). With the
+    /// writeback cache the kernel keeps i_size itself: after a successful reply without KEEP_SIZE it sets
+    /// i_size = max(i_size, offset + length), and before PUNCH_HOLE and ZERO_RANGE it writes the range's dirty pages
+    /// back to us, so the store's size ends where the kernel's does once the remaining dirty pages arrive.
+    /// </summary>
     public int Fallocate(in FuseContext context, ulong nodeId, ulong fh, long offset, long length, int mode)
     {
-        const int KeepSize = 1, PunchHole = 2, ZeroRange = 0x10;
         try
         {
             Enter(context);
-            if (offset < 0 || length <= 0) return Errno.EINVAL;
-            var a = _fs.GetAttr(nodeId);
-            if (!a.IsRegular) return a.IsDirectory ? Errno.EISDIR : Errno.ENODEV;
-            if ((mode & ~(KeepSize | PunchHole | ZeroRange)) != 0) return Errno.EOPNOTSUPP;
-            if ((mode & (PunchHole | ZeroRange)) != 0)
-            {
-                if ((mode & PunchHole) != 0 && (mode & KeepSize) == 0) return Errno.EINVAL;
-                long end = (mode & KeepSize) != 0 ? Math.Min(offset + length, a.Size) : offset + length;
-                _fs.ZeroRange(nodeId, offset, end - offset);
-                return 0;
-            }
-            if ((mode & KeepSize) == 0 && offset + length > a.Size)
-                _fs.SetAttr(nodeId, new SetAttrRequest(SetAttrFields.Size, Size: offset + length));
+            _fs.Fallocate(nodeId, offset, length, (FallocateMode)mode);
             return 0;
         }
         catch (Exception e) { return Fail(e); }

@@ -8,9 +8,11 @@ namespace AgentFs.EndToEnd.Tests;
 /// <summary>A base directory, a store over it and a real FUSE mount of its main branch; all removed afterwards.</summary>
 public sealed class MountedStore : IDisposable
 {
-    public MountedStore(Action<string>? fillBase = null)
+    /// <param name="under">Where to make the scratch directory (default: the temp directory).</param>
+    public MountedStore(Action<string>? fillBase = null, string? under = null)
     {
-        Root = Directory.CreateTempSubdirectory("agentfs-e2e-").FullName;
+        Root = under == null ? Directory.CreateTempSubdirectory("agentfs-e2e-").FullName
+            : Directory.CreateDirectory(Path.Combine(under, "agentfs-e2e-" + Path.GetRandomFileName())).FullName;
         BaseDir = Path.Combine(Root, "base");
         MountPoint = Path.Combine(Root, "mnt");
         StorePath = Path.Combine(Root, "store.agentfs");

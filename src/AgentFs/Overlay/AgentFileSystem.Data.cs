@@ -257,43 +257,72 @@ public sealed partial class AgentFileSystem
 
     public const long MaxFileSize = 1L << 50;
 
-    /// <summary>Makes a byte range read as zeros without changing the size (fallocate PUNCH_HOLE / ZERO_RANGE).
-    /// Whole chunks become empty chunk rows (which hide lower data), so no zeros are stored.</summary>
-    public void ZeroRange(ulong ino, long offset, long length)
+    /// <summary>
+    /// fallocate(2). Mode 0 and <see cref="FallocateMode.KeepSize"/> store nothing (a hole already reads as zeros;
+    /// the store has no blocks to reserve) except the new size of mode 0; <see cref="FallocateMode.PunchHole"/> |
+    /// KeepSize and <see cref="FallocateMode.ZeroRange"/> make the range read as zeros, ZeroRange without KeepSize
+    /// also growing the size to offset + length, as ext4 does. Everything else is refused with EOPNOTSUPP before
+    /// anything changes: collapse and insert would rewrite every chunk past offset in the top layer (cost in
+    /// proportion to the file, not the change), unshare has nothing to unshare, and the Linux FUSE module forwards
+    /// none of them anyway (through 6.18 it sends only KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE).
+    /// Argument errors follow vfs_fallocate: EINVAL, EOPNOTSUPP, ESPIPE / EISDIR / ENODEV, EFBIG, in that order.
+    /// </summary>
+    public void Fallocate(ulong ino, long offset, long length, FallocateMode mode = FallocateMode.Allocate)
     {
+        const int ESPIPE = 29;
         CheckWritable();
-        if (offset < 0 || length < 0) throw new AgentFsException(Errno.EINVAL, "negative offset or length");
+        if (offset < 0 || length <= 0) throw new AgentFsException(Errno.EINVAL, "fallocate needs offset >= 0 and length > 0");
+        bool keepSize = (mode & FallocateMode.KeepSize) != 0;
+        var kind = mode & ~FallocateMode.KeepSize;
+        bool zero = kind == FallocateMode.ZeroRange || kind == FallocateMode.PunchHole;
+        if (!(kind == FallocateMode.Allocate || kind == FallocateMode.ZeroRange || (kind == FallocateMode.PunchHole && keepSize)))
+            throw new AgentFsException(Errno.EOPNOTSUPP, $"fallocate mode 0x{(int)mode:x} is not supported (supported: 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE with or without KEEP_SIZE)");
         lock (_writeLock)
         {
+            var current = GetRecord(ino);
+            if (!current.IsRegular)
+                throw new AgentFsException(current.IsDirectory ? Errno.EISDIR : (current.Mode & PosixMode.S_IFMT) == PosixMode.S_IFIFO ? ESPIPE : Errno.ENODEV,
+                    $"inode {ino} is not a regular file");
+            if (length > MaxFileSize - offset) throw new AgentFsException(Errno.EFBIG, $"fallocate past {MaxFileSize} bytes");
+            long end = offset + length;
+            bool grows = !keepSize && end > current.Size;
+            // Allocation inside the size changes nothing we store: no copy-up, no new times.
+            if (!zero && !grows) return;
             var rec = RecordForWrite(ino);
-            if (!rec.IsRegular) throw new AgentFsException(Errno.EINVAL, $"inode {ino} is not a regular file");
-            long end = Math.Min(offset + length, rec.Size);
-            int cs = _chunkSize;
-            for (long pos = offset; pos < end;)
-            {
-                long idx = pos >> _chunkShift;
-                int within = (int)(pos & (cs - 1));
-                int take = (int)Math.Min(cs - within, end - pos);
-                bool whole = within == 0 && take == cs;
-                var buf = ChunkForWrite(ino, rec, idx, loadOld: !whole);
-                if (whole)
-                {
-                    buf.Data.AsSpan(0, buf.Length).Clear();
-                    buf.Length = 0;
-                }
-                else if (within < buf.Length)
-                {
-                    int n = Math.Min(take, buf.Length - within);
-                    buf.Data.AsSpan(within, n).Clear();
-                    if (within + n == buf.Length) buf.Length = within; // keep "past Length is zeros"
-                }
-                pos += take;
-            }
+            if (zero) ZeroChunks(ino, rec, offset, Math.Min(end, rec.Size));
+            if (grows) Truncate(ino, rec, end);
             rec.MtimeNs = rec.CtimeNs = AgentStore.NowNs();
             _current.NoteChange(64);
-            Log("zero", ino, bytes: length);
+            Log("fallocate", ino, bytes: length);
         }
         AfterWrite();
+    }
+
+    /// <summary>Makes [offset, end) read as zeros (end at most the size; nothing when end &lt;= offset). Whole chunks
+    /// become empty chunk rows (which hide lower data), so no zeros are stored. Under _writeLock.</summary>
+    private void ZeroChunks(ulong ino, InodeRecord rec, long offset, long end)
+    {
+        int cs = _chunkSize;
+        for (long pos = offset; pos < end;)
+        {
+            long idx = pos >> _chunkShift;
+            int within = (int)(pos & (cs - 1));
+            int take = (int)Math.Min(cs - within, end - pos);
+            bool whole = within == 0 && take == cs;
+            var buf = ChunkForWrite(ino, rec, idx, loadOld: !whole);
+            if (whole)
+            {
+                buf.Data.AsSpan(0, buf.Length).Clear();
+                buf.Length = 0;
+            }
+            else if (within < buf.Length)
+            {
+                int n = Math.Min(take, buf.Length - within);
+                buf.Data.AsSpan(within, n).Clear();
+                if (within + n == buf.Length) buf.Length = within; // keep "past Length is zeros"
+            }
+            pos += take;
+        }
     }
 
     /// <summary>lseek SEEK_DATA / SEEK_HOLE: the next data (or hole) offset at or after offset, or -1 past the end.

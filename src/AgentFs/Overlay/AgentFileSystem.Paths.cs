@@ -295,6 +295,12 @@ public sealed partial class AgentFileSystem
     public void Truncate(string path, long size) => OnPath(path, () =>
         SetAttr(ResolvePath(path).Ino, new SetAttrRequest(SetAttrFields.Size, Size: size)));
 
+    public void Fallocate(string path, long offset, long length, FallocateMode mode = FallocateMode.Allocate) => OnPath(path, () =>
+    {
+        Fallocate(ResolvePath(path).Ino, offset, length, mode);
+        return 0;
+    });
+
     /// <summary>Writes bytes at an offset of an existing file.</summary>
     public void WriteAt(string path, long offset, ReadOnlySpan<byte> data)
     {
