@@ -123,7 +123,19 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         foreach (ulong n in nodes) s.NotifyInvalInode(n, 0, 0);
     }
 
+    /// <summary>With FUSE_DONT_MASK the kernel leaves the umask to us (the library applies it unless a default
+    /// ACL decides); without it the mode arrives masked already.</summary>
+    private uint UmaskToApply(uint umask) => _applyUmask ? umask : 0;
+
+    private bool _applyUmask;
+
     // ---- IFuseFileSystem --------------------------------------------------------------------------
+
+    public int Init(FuseConnectionInfo connection)
+    {
+        _applyUmask = connection.Has(FuseInitFlags.DontMask);
+        return 0;
+    }
 
     public int Lookup(in FuseContext context, ulong parent, ReadOnlySpan<byte> name, ref FuseEntryOut entry)
     {
@@ -221,7 +233,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             Enter(context);
-            var a = _fs.Mknod(parent, name, mode, rdev);
+            var a = _fs.Mknod(parent, name, mode, rdev, UmaskToApply(umask));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -233,7 +245,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             Enter(context);
-            var a = _fs.Mkdir(parent, name, mode);
+            var a = _fs.Mkdir(parent, name, mode, UmaskToApply(umask));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -379,7 +391,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             Enter(context);
-            var a = _fs.Create(parent, name, mode);
+            var a = _fs.Create(parent, name, mode, UmaskToApply(umask));
             ReplyNewEntry(parent, name, a, ref entry);
             _fs.Open(a.Ino);
             open.Fh = 0;
@@ -570,12 +582,17 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         catch (Exception e) { return Fail(e); }
     }
 
-    public int SetXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags)
+    public int SetXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags) =>
+        SetXattr(in context, nodeId, name, value, flags, 0);
+
+    public int SetXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags, uint setXattrFlags)
     {
         try
         {
             Enter(context);
-            _fs.SetXattr(nodeId, Encoding.UTF8.GetString(name), value, flags);
+            // FUSE_POSIX_ACL: the kernel says when setting an access ACL must clear set-group-id.
+            _fs.SetXattr(nodeId, Encoding.UTF8.GetString(name), value, flags,
+                dropSetGid: (setXattrFlags & FuseRequestFlags.SetXattrAclKillSgid) != 0);
             return 0;
         }
         catch (Exception e) { return Fail(e); }

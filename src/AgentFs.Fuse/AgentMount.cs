@@ -97,6 +97,9 @@ public sealed class AgentMount : IDisposable
                 // We drop set-id bits and security.capability ourselves, so the kernel need not ask for
                 // security.capability before every write (AgentFuseFileSystem.KillPrivilegesOnOpen).
                 HandleKillPrivV2 = true,
+                // ACLs work as on a local file system: the kernel checks with them, the library keeps them
+                // (AgentFs.Overlay.PosixAcl), and the library applies the umask (none where a default ACL rules).
+                PosixAcl = true,
                 Threads = options.Threads,
                 Log = options.Log,
                 CollectStats = options.CollectStats,

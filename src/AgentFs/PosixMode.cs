@@ -6,6 +6,7 @@ public static class PosixMode
     public const uint S_IFMT = 0xF000, S_IFSOCK = 0xC000, S_IFLNK = 0xA000, S_IFREG = 0x8000, S_IFBLK = 0x6000,
         S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
     public const uint PermissionMask = 0xFFF;
+    public const uint S_ISUID = 0x800, S_ISGID = 0x400, S_ISVTX = 0x200;
 
     public static bool IsDirectory(uint mode) => (mode & S_IFMT) == S_IFDIR;
     public static bool IsRegular(uint mode) => (mode & S_IFMT) == S_IFREG;

@@ -70,6 +70,15 @@ public sealed class FuseMountOptions
     /// <summary>FUSE_HANDLE_KILLPRIV_V2: the filesystem, not the kernel, clears suid/sgid on write, truncate and chown.</summary>
     public bool HandleKillPrivV2 { get; set; }
 
+    /// <summary>
+    /// FUSE_POSIX_ACL, with FUSE_DONT_MASK and FUSE_SETXATTR_EXT: the kernel checks permissions with the ACLs
+    /// it reads as system.posix_acl_* attributes (and turns default_permissions on). The filesystem then owes
+    /// what a local filesystem does with ACLs: mode and access ACL kept in step on setxattr and chmod, default
+    /// ACLs inherited on create, and the umask applied by itself (it comes in the create requests), because
+    /// it must not apply where a default ACL decides.
+    /// </summary>
+    public bool PosixAcl { get; set; }
+
     /// <summary>Further INIT flags to request, beyond those the properties above control.</summary>
     public FuseInitFlags ExtraFlags { get; set; }
 
@@ -107,6 +116,8 @@ public sealed class FuseMountOptions
                 flags |= FuseInitFlags.CacheSymlinks;
             if (HandleKillPrivV2)
                 flags |= FuseInitFlags.HandleKillPrivV2;
+            if (PosixAcl)
+                flags |= FuseInitFlags.PosixAcl | FuseInitFlags.DontMask | FuseInitFlags.SetXattrExt;
             return flags;
         }
     }

@@ -229,13 +229,13 @@ internal sealed unsafe partial class FuseWorker
 
             case FuseOpcode.SetXattr:
             {
-                uint size, flags;
+                uint size, flags, setXattrFlags = 0;
                 ReadOnlySpan<byte> rest;
                 if (_session.HasGranted(FuseInitFlags.SetXattrExt))
                 {
                     if (!MemoryMarshal.TryRead(payload, out FuseSetXattrExtIn ext))
                         return -LinuxErrno.EINVAL;
-                    (size, flags) = (ext.Size, ext.Flags);
+                    (size, flags, setXattrFlags) = (ext.Size, ext.Flags, ext.SetXattrFlags);
                     rest = payload.Slice(sizeof(FuseSetXattrExtIn));
                 }
                 else
@@ -248,7 +248,7 @@ internal sealed unsafe partial class FuseWorker
                 ReadOnlySpan<byte> name = CString(rest, out ReadOnlySpan<byte> value);
                 if (size > (uint)value.Length)
                     return -LinuxErrno.EINVAL;
-                return Result(_fs.SetXattr(in context, node, name, value.Slice(0, (int)size), (int)flags), 0);
+                return Result(_fs.SetXattr(in context, node, name, value.Slice(0, (int)size), (int)flags, setXattrFlags), 0);
             }
 
             case FuseOpcode.GetXattr:

@@ -178,6 +178,14 @@ public interface IFuseFileSystem
     int SetXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags) => LinuxErrno.ENOSYS;
 
     /// <summary>
+    /// setxattr(2) with the kernel's own flags (fuse_setxattr_in.setxattr_flags, sent with FUSE_SETXATTR_EXT):
+    /// <see cref="FuseRequestFlags.SetXattrAclKillSgid"/> asks to clear set-group-id when setting
+    /// system.posix_acl_access. The session calls this one; by default it ignores those flags.
+    /// </summary>
+    int SetXattr(in FuseContext context, ulong nodeId, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags, uint setXattrFlags) =>
+        SetXattr(in context, nodeId, name, value, flags);
+
+    /// <summary>
     /// getxattr(2). When <paramref name="value"/> is empty, only set <paramref name="size"/> to the size of
     /// the value. Otherwise copy it and set its size, or answer ERANGE if it does not fit; ENODATA if absent.
     /// </summary>

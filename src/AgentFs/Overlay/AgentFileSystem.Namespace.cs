@@ -80,7 +80,13 @@ public sealed partial class AgentFileSystem
             rec = RecordForWrite(ino);
             long now = AgentStore.NowNs();
             var f = req.Fields;
-            if ((f & SetAttrFields.Mode) != 0) rec.Mode = (rec.Mode & PosixMode.S_IFMT) | (req.Mode & PosixMode.PermissionMask);
+            if ((f & SetAttrFields.Mode) != 0)
+            {
+                rec.Mode = (rec.Mode & PosixMode.S_IFMT) | (req.Mode & PosixMode.PermissionMask);
+                // posix_acl_chmod: the owner, group (mask) and other entries of an access ACL are the mode.
+                if (!rec.IsSymlink && TryGetXattr(rec, PosixAcl.AccessXattr) is { } acl)
+                    ReplaceXattrs(rec, x => x[PosixAcl.AccessXattr] = PosixAcl.Chmod(acl, rec.Mode));
+            }
             if ((f & SetAttrFields.Uid) != 0) rec.Uid = req.Uid;
             if ((f & SetAttrFields.Gid) != 0) rec.Gid = req.Gid;
             if ((f & SetAttrFields.Size) != 0)
@@ -109,29 +115,34 @@ public sealed partial class AgentFileSystem
         return rec.Target ?? _base.ReadLink(rec.Origin!);
     }
 
-    public InodeAttributes Mknod(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev = 0)
+    /// <summary>mknod. The umask applies as for <see cref="Create"/>.</summary>
+    public InodeAttributes Mknod(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev = 0, uint umask = 0)
     {
         if ((mode & PosixMode.S_IFMT) == 0) mode |= PosixMode.S_IFREG;
         if (PosixMode.IsDirectory(mode) || PosixMode.IsSymlink(mode))
             throw new AgentFsException(Errno.EINVAL, "mknod cannot make directories or symbolic links");
-        return CreateNode(parent, name, mode, rdev, null, "mknod");
+        return CreateNode(parent, name, mode, rdev, null, "mknod", umask);
     }
 
-    /// <summary>create: a new regular file (EEXIST when the name exists).</summary>
-    public InodeAttributes Create(ulong parent, ReadOnlySpan<byte> name, uint mode) =>
-        CreateNode(parent, name, PosixMode.S_IFREG | (mode & PosixMode.PermissionMask), 0, null, "create");
+    /// <summary>create: a new regular file (EEXIST when the name exists). The caller's <paramref name="umask"/>
+    /// applies unless the directory has a default ACL, which decides the permissions instead (see
+    /// <see cref="PosixAcl"/>); in a set-group-id directory the file takes the directory's group.</summary>
+    public InodeAttributes Create(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0) =>
+        CreateNode(parent, name, PosixMode.S_IFREG | (mode & PosixMode.PermissionMask), 0, null, "create", umask);
 
-    public InodeAttributes Mkdir(ulong parent, ReadOnlySpan<byte> name, uint mode) =>
-        CreateNode(parent, name, PosixMode.S_IFDIR | (mode & PosixMode.PermissionMask), 0, null, "mkdir");
+    /// <summary>mkdir. As <see cref="Create"/>; a new directory also inherits the set-group-id bit and the
+    /// default ACL of its parent.</summary>
+    public InodeAttributes Mkdir(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0) =>
+        CreateNode(parent, name, PosixMode.S_IFDIR | (mode & PosixMode.PermissionMask), 0, null, "mkdir", umask);
 
     public InodeAttributes Symlink(ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target)
     {
         if (target.IsEmpty || target.Length > 4095 || target.IndexOf((byte)0) >= 0)
             throw new AgentFsException(Errno.EINVAL, "a symbolic link target must be 1 to 4095 bytes without NUL");
-        return CreateNode(parent, name, PosixMode.S_IFLNK | 0x1FF, 0, target.ToArray(), "symlink");
+        return CreateNode(parent, name, PosixMode.S_IFLNK | 0x1FF, 0, target.ToArray(), "symlink", 0);
     }
 
-    private InodeAttributes CreateNode(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev, byte[]? target, string op)
+    private InodeAttributes CreateNode(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev, byte[]? target, string op, uint umask)
     {
         CheckWritable();
         CheckName(name, lookup: false);
@@ -146,12 +157,21 @@ public sealed partial class AgentFileSystem
             long now = AgentStore.NowNs();
             var caller = CurrentCaller;
             bool dir = PosixMode.IsDirectory(mode);
+            uint gid = caller?.Gid ?? LibC.getegid();
+            // inode_init_owner: a set-group-id directory gives its group, and to a directory also its bit. (The
+            // kernel has already dropped S_ISGID from a file whose creator is not in that group.)
+            if ((prec.Mode & PosixMode.S_ISGID) != 0)
+            {
+                gid = prec.Gid;
+                if (dir) mode |= PosixMode.S_ISGID;
+            }
+            var xattrs = target == null ? InheritAcls(prec, dir, ref mode, umask) : null;
             rec = new InodeRecord
             {
                 Ino = _store.AllocateIno(), Mode = mode, Rdev = rdev, Target = target,
-                Uid = caller?.Uid ?? LibC.geteuid(), Gid = caller?.Gid ?? LibC.getegid(),
+                Uid = caller?.Uid ?? LibC.geteuid(), Gid = gid,
                 Nlink = dir ? 2u : 1u, Size = dir ? 4096 : target?.Length ?? 0,
-                AtimeNs = now, MtimeNs = now, CtimeNs = now, HideFrom = 0,
+                AtimeNs = now, MtimeNs = now, CtimeNs = now, HideFrom = 0, Xattrs = xattrs,
             };
             PutNewRecord(rec);
             if (dir) _freshDirs[rec.Ino] = new ConcurrentDictionary<byte[], DentryValue>(ByteArrayComparer.Instance);
@@ -163,6 +183,27 @@ public sealed partial class AgentFileSystem
         }
         AfterWrite();
         return rec.ToAttributes();
+    }
+
+    /// <summary>
+    /// posix_acl_create: with a default ACL on the parent, it (masked by the requested mode) becomes the new
+    /// inode's access ACL and, for a directory, its default ACL, and the umask does not apply; without one the
+    /// umask does. Returns the new inode's extended attributes, or null for none.
+    /// </summary>
+    private SortedDictionary<string, byte[]>? InheritAcls(InodeRecord parent, bool dir, ref uint mode, uint umask)
+    {
+        byte[]? inherited = TryGetXattr(parent, PosixAcl.DefaultXattr);
+        if (inherited == null || PosixAcl.Validate(inherited) == 0)
+        {
+            mode &= ~(umask & 0x1FFu);
+            return null;
+        }
+        byte[]? access = PosixAcl.Inherit(inherited, ref mode);
+        if (access == null && !dir) return null;
+        var xattrs = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        if (access != null) xattrs[PosixAcl.AccessXattr] = access;
+        if (dir) xattrs[PosixAcl.DefaultXattr] = inherited;
+        return xattrs;
     }
 
     /// <summary>link: a new name for an existing non-directory inode.</summary>
@@ -422,41 +463,80 @@ public sealed partial class AgentFileSystem
 
     public IReadOnlyList<string> ListXattr(ulong ino) => Xattrs(GetRecord(ino)).Keys.ToList();
 
-    public void SetXattr(ulong ino, string name, ReadOnlySpan<byte> value, int flags = 0)
+    /// <summary>
+    /// setxattr. The POSIX ACL names follow the kernel's rules for local file systems (see <see cref="PosixAcl"/>):
+    /// an access ACL sets the permission bits of the mode and is stored only when it says more than they do;
+    /// with <paramref name="dropSetGid"/> (the caller is neither in the file's group nor privileged) setting
+    /// it also clears set-group-id. A default ACL is for directories only.
+    /// </summary>
+    public void SetXattr(ulong ino, string name, ReadOnlySpan<byte> value, int flags = 0, bool dropSetGid = false)
     {
         CheckWritable();
         if (name.Length == 0 || Encoding.UTF8.GetByteCount(name) > 255) throw new AgentFsException(Errno.ERANGE, "attribute name must be 1 to 255 bytes");
         if (value.Length > 65536) throw new AgentFsException(Errno.ERANGE, "attribute value is larger than 64 KiB");
+        bool acl = PosixAcl.IsAclName(name);
+        int aclEntries = acl ? PosixAcl.Validate(value) : 0;
+        byte[] copy = value.ToArray();
         lock (_writeLock)
         {
+            if (acl)
+            {
+                var current = GetRecord(ino);
+                if (current.IsSymlink) throw new AgentFsException(Errno.EOPNOTSUPP, $"symbolic links have no ACLs (inode {ino})");
+                if (name == PosixAcl.DefaultXattr && !current.IsDirectory && aclEntries > 0)
+                    throw new AgentFsException(Errno.EACCES, $"only directories have a default ACL (inode {ino})");
+            }
             var rec = RecordForWrite(ino);
-            var x = Xattrs(rec);
-            bool exists = x.ContainsKey(name);
+            bool exists = TryGetXattr(rec, name) != null;
             if ((flags & XattrCreate) != 0 && exists) throw new AgentFsException(Errno.EEXIST, $"attribute {name} exists");
             if ((flags & XattrReplace) != 0 && !exists) throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
-            x = new SortedDictionary<string, byte[]>(x, StringComparer.Ordinal) { [name] = value.ToArray() };
-            rec.Xattrs = x;
-            rec.XattrsFromBase = false;
+            bool store = true;
+            if (name == PosixAcl.AccessXattr && aclEntries > 0)
+            {
+                uint mode = rec.Mode;
+                store = !PosixAcl.ToMode(copy, ref mode);
+                if (dropSetGid) mode &= ~PosixMode.S_ISGID;
+                rec.Mode = mode;
+            }
+            else if (acl && aclEntries == 0) store = false; // a header alone: no ACL
+            ReplaceXattrs(rec, x =>
+            {
+                if (store) x[name] = copy;
+                else x.Remove(name);
+            });
             rec.CtimeNs = AgentStore.NowNs();
             Log("setxattr", ino, bytes: value.Length);
         }
         AfterWrite();
     }
 
+    /// <summary>removexattr (ENODATA when missing). Removing an ACL that is not there succeeds, as on ext4.</summary>
     public void RemoveXattr(ulong ino, string name)
     {
         CheckWritable();
         lock (_writeLock)
         {
+            if (TryGetXattr(GetRecord(ino), name) == null)
+            {
+                if (PosixAcl.IsAclName(name)) return;
+                throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+            }
             var rec = RecordForWrite(ino);
-            var x = new SortedDictionary<string, byte[]>(Xattrs(rec), StringComparer.Ordinal);
-            if (!x.Remove(name)) throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
-            rec.Xattrs = x;
-            rec.XattrsFromBase = false;
+            ReplaceXattrs(rec, x => x.Remove(name));
             rec.CtimeNs = AgentStore.NowNs();
             Log("removexattr", ino);
         }
         AfterWrite();
+    }
+
+    /// <summary>Gives a record being written its own copy of its attributes, changed by <paramref name="change"/>
+    /// (records outside the current memtable are shared and never changed in place).</summary>
+    private void ReplaceXattrs(InodeRecord rec, Action<SortedDictionary<string, byte[]>> change)
+    {
+        var x = new SortedDictionary<string, byte[]>(Xattrs(rec), StringComparer.Ordinal);
+        change(x);
+        rec.Xattrs = x;
+        rec.XattrsFromBase = false;
     }
 
     /// <summary>The attribute that gives an executable file capabilities; a change of its content or owner drops it.</summary>

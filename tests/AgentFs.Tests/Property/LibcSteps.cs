@@ -36,11 +36,7 @@ public static class LibcSteps
                     return e != 0 ? e : st.IsDir ? ModelLibc.Rmdir(M(s.P)) : ModelLibc.Unlink(M(s.P));
                 }
             case OpKind.Mkdir:
-                if (s.Flags == 1)
-                {
-                    int e = ModelLibc.Mkdir(M(s.P), 0x1C0);
-                    return e != 0 ? e : ModelLibc.Chmod(M(s.P), (uint)s.A);
-                }
+                if (s.Flags == 1) return MkdirWithMode(M(s.P), (uint)s.A);
                 return MkdirP(root, s.P, (uint)s.A);
             case OpKind.Symlink: return ModelLibc.Symlink(s.Q, M(s.P));
             case OpKind.Chmod: return ModelLibc.Chmod(M(s.P), (uint)s.A);
@@ -56,6 +52,16 @@ public static class LibcSteps
         }
     }
 
+    /// <summary>mkdir(path, mode) as if the umask were 0: mkdir 0700, then chmod to the mode. A directory made
+    /// in a set-group-id directory keeps the S_ISGID it was born with, as mkdir(2) with that mode gives it.</summary>
+    private static int MkdirWithMode(string path, uint mode)
+    {
+        int e = ModelLibc.Mkdir(path, 0x1C0);
+        if (e != 0) return e;
+        e = ModelLibc.TryStat(path, follow: false, out var st);
+        return e != 0 ? e : ModelLibc.Chmod(path, mode | (st.Mode & 0x400)); // S_ISGID
+    }
+
     /// <summary>mkdir -p as coreutils does it (symbolic links followed everywhere; the given mode for every
     /// directory created): an existing directory is fine; after EEXIST, a non-directory is ENOTDIR in the middle
     /// and EEXIST at the end, a dangling link is EEXIST, a loop ELOOP.</summary>
@@ -68,12 +74,8 @@ public static class LibcSteps
         {
             cur = cur.Length == 0 ? parts[i] : cur + "/" + parts[i];
             bool last = i == parts.Length - 1;
-            int e = ModelLibc.Mkdir(M(cur), 0x1C0);
-            if (e == 0)
-            {
-                ModelLibc.Chmod(M(cur), mode);
-                continue;
-            }
+            int e = MkdirWithMode(M(cur), mode);
+            if (e == 0) continue;
             if (e != Errno.EEXIST) return e;
             int se = ModelLibc.TryStat(M(cur), follow: true, out var st);
             if (se == Errno.ENOENT) return Errno.EEXIST;
@@ -97,8 +99,8 @@ public static class LibcSteps
             2 => $"rmdir(\"{s.P}\")",
             _ => $"lstat(\"{s.P}\"), then rmdir or unlink by type",
         },
-        OpKind.Mkdir => s.Flags == 1 ? $"mkdir(\"{s.P}\", 0700), chmod({Step.Oct(s.A)})"
-            : $"mkdir -p \"{s.P}\" (mkdir 0700 + chmod {Step.Oct(s.A)} of each missing component, stat on EEXIST)",
+        OpKind.Mkdir => s.Flags == 1 ? $"mkdir(\"{s.P}\", 0700), chmod({Step.Oct(s.A)} | inherited S_ISGID)"
+            : $"mkdir -p \"{s.P}\" (mkdir 0700 + chmod {Step.Oct(s.A)} | inherited S_ISGID of each missing component, stat on EEXIST)",
         OpKind.Symlink => $"symlink(\"{s.Q}\", \"{s.P}\")",
         OpKind.Chmod => $"chmod(\"{s.P}\", {Step.Oct(s.A)})",
         OpKind.SetXattr => $"lsetxattr(\"{s.P}\", \"{s.Q}\", {s.A} bytes of seed {s.Seed}, {(s.Flags == 1 ? "XATTR_CREATE" : s.Flags == 2 ? "XATTR_REPLACE" : "0")})",
