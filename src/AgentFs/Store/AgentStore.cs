@@ -228,11 +228,16 @@ public sealed partial class AgentStore : IDisposable
                 using var tx = _writer.BeginTransaction();
                 result = work(_writer, tx);
                 tx.Commit();
-                if (durable) StoreDatabase.Exec(_writer, "PRAGMA synchronous=NORMAL");
             }
             catch (SqliteException e)
             {
                 throw StoreDatabase.Translate(e, Path);
+            }
+            finally
+            {
+                // Also after a failed commit (a full disk): the next group commits must not pay a sync each.
+                if (durable)
+                    try { StoreDatabase.Exec(_writer, "PRAGMA synchronous=NORMAL"); } catch (SqliteException) { }
             }
         }
         // Outside the lock: sync_file_range may wait for room in the disk's queue.
@@ -319,7 +324,13 @@ public sealed partial class AgentStore : IDisposable
         if (_disposed) return;
         AgentFileSystem[] open;
         lock (_open) open = _open.Values.ToArray();
-        foreach (var fs in open) fs.Dispose();
+        // A view whose last commit fails still closes; the store closes too, then the first such error is thrown.
+        AgentFsException? notSaved = null;
+        foreach (var fs in open)
+        {
+            try { fs.Dispose(); }
+            catch (AgentFsException e) { notSaved ??= e; }
+        }
         _disposed = true;
         _stopping.Set();
         _checkpointer?.Join(10000);
@@ -334,5 +345,6 @@ public sealed partial class AgentStore : IDisposable
             }
         }
         Base.Dispose();
+        if (notSaved != null) throw notSaved;
     }
 }
