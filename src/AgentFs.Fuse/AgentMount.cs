@@ -116,6 +116,10 @@ public sealed class AgentMount : IDisposable
             adapter.Session = session;
             var record = new MountRecord(store.Path, options.Branch, mp, Environment.ProcessId, DateTimeOffset.UtcNow, options.ReadOnly);
             string file = Register(runtimeDirectory, record);
+            if (options.Log is { } log)
+                fs.CommitStatusChanged += error => log(error == null
+                    ? $"{mp}: the store {store.Path} can be written again; the pending changes are committed"
+                    : $"{mp}: committing changes to {store.Path} failed: {error.Message}; writes and fsync on the mount fail with {Errno.Name(error.Errno == Errno.ENOSPC ? Errno.ENOSPC : Errno.EIO)} until a retry succeeds (the changes are kept)");
             return new AgentMount(store, fs, session, file, record, options);
         }
         catch
@@ -194,18 +198,69 @@ public sealed class AgentMount : IDisposable
             _options.Log?.Invoke(text);
     }
 
-    /// <summary>Commits everything durably, unmounts, releases the branch and the store.</summary>
+    /// <summary>
+    /// Commits everything durably, unmounts, releases the branch and the store. When that last commit fails the
+    /// mount is still taken down, and then an AgentFsException names what was not saved (also left for
+    /// <c>agentfs unmount</c>, see <see cref="TakeFailure"/>).
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        // Before unmounting: the kernel's dirty pages go out (and the store gets them) while the mount is whole.
+        // A failure here is retried below by the view's own last flush, which is the one that counts.
         try { _fs.Flush(durable: true); } catch (Exception) { }
         try { _session.Unmount(); } catch (Exception) { }
         _session.Completion.Wait(TimeSpan.FromSeconds(10));
         _session.Dispose();
         ReportStats(reset: false);
-        _fs.Dispose();
-        _store.Dispose();
+        AgentFsException? notSaved = null;
+        try { _fs.Dispose(); }
+        catch (AgentFsException e) { notSaved = e; }
+        try { _store.Dispose(); }
+        catch (AgentFsException e) { notSaved ??= e; }
         if (_registryFile.Length > 0)
             try { File.Delete(_registryFile); } catch (Exception) { }
+        if (notSaved != null)
+        {
+            string message = $"{MountPoint}: {notSaved.Message}";
+            _options.Log?.Invoke(message);
+            RecordFailure(Record, message);
+            throw new AgentFsException(notSaved.Errno, message, notSaved);
+        }
     }
+
+    private static string FailureFile(int pid) => Path.Combine(RegistryDirectory, $"{pid}.failed");
+
+    /// <summary>Leaves the reason a mount ended without saving everything where <c>agentfs unmount</c> (another
+    /// process, waiting for this one to exit) finds it.</summary>
+    private static void RecordFailure(MountRecord record, string message)
+    {
+        try
+        {
+            Directory.CreateDirectory(RegistryDirectory);
+            File.WriteAllText(FailureFile(record.Pid), JsonSerializer.Serialize(new MountFailure(record.MountPoint, message)));
+        }
+        catch (Exception) { }
+    }
+
+    /// <summary>
+    /// After the process serving a mount has exited: the message naming what it could not save when it ended,
+    /// or null if it ended cleanly. Removes the record (it is reported once).
+    /// </summary>
+    public static string? TakeFailure(MountRecord record)
+    {
+        string file = FailureFile(record.Pid);
+        try
+        {
+            var written = File.GetLastWriteTimeUtc(file);
+            var failure = JsonSerializer.Deserialize<MountFailure>(File.ReadAllText(file));
+            File.Delete(file);
+            // A record left by an earlier process that had the same pid is not this mount's.
+            return failure != null && failure.MountPoint == record.MountPoint && written >= record.Started.UtcDateTime.AddSeconds(-1)
+                ? failure.Message : null;
+        }
+        catch (Exception) { return null; }
+    }
+
+    private sealed record MountFailure(string MountPoint, string Message);
 }

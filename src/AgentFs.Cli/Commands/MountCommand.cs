@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using AgentFs.Fuse;
 
@@ -34,8 +35,10 @@ internal static class MountCommand
         {
             string storePath = StoreAccess.CheckPath(r.GetValue(store)!, "store");
             string mp = Path.GetFullPath(r.GetValue(mountPoint)!);
-            // FUSE threads log concurrently; the background mount's stderr pipe may be gone (hence IOException is ignored).
+            // FUSE threads log concurrently; the background mount's stderr pipe may be gone (hence IOException is
+            // ignored). What the serving process reports also goes to STORE.log, which --background users can read.
             var log = TextWriter.Synchronized(io.Error);
+            var storeLog = new StrongBox<MountLog?>(); // opened by Serve once the mount is up
             var options = new AgentMountOptions
             {
                 Branch = r.GetValue(branch)!,
@@ -43,7 +46,11 @@ internal static class MountCommand
                 WritebackCache = !r.GetValue(noWriteback),
                 Passthrough = r.GetValue(passthrough),
                 Threads = Math.Max(1, r.GetValue(threads)),
-                Log = message => { try { log.WriteLine($"agentfs: {message}"); } catch (IOException) { } },
+                Log = message =>
+                {
+                    storeLog.Value?.Write(message);
+                    try { log.WriteLine($"agentfs: {message}"); } catch (IOException) { }
+                },
             };
             if (r.GetValue(background))
             {
@@ -53,19 +60,45 @@ internal static class MountCommand
                 if (options.Passthrough) args.Add("--passthrough");
                 return StartInBackground(io, args, mp);
             }
-            return Serve(io, log, storePath, mp, options, r.GetValue(ready));
+            return Serve(io, log, storeLog, storePath, mp, options, r.GetValue(ready));
         });
         return cmd;
     }
 
     /// <param name="log">io.Error, synchronized: the mount's threads write to it too.</param>
-    private static int Serve(CommandIo io, TextWriter log, string storePath, string mp, AgentMountOptions options, bool signalReady)
+    /// <param name="storeLog">Set here to STORE.log once mounted (left null for a read-only mount).</param>
+    /// <returns>0 when everything was committed at the end; 1 when the last commit failed (the mount's log and
+    /// stderr name what was not saved, and <c>agentfs unmount</c> reports it too).</returns>
+    private static int Serve(CommandIo io, TextWriter log, StrongBox<MountLog?> storeLog, string storePath, string mp, AgentMountOptions options, bool signalReady)
     {
         using var stop = new ManualResetEventSlim();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; });
-        using var mount = AgentMount.Mount(storePath, mp, options);
+        var mount = AgentMount.Mount(storePath, mp, options);
+        using var opened = storeLog.Value = options.ReadOnly ? null : MountLog.TryOpen(mount.Store.Path);
+        try
+        {
+            opened?.Write($"mounted {mount.Store.Path} (branch {options.Branch}) at {mp}, pid {Environment.ProcessId}");
+            ServeUntilStopped(io, log, mount, storePath, mp, options, signalReady, stop);
+        }
+        catch
+        {
+            try { mount.Dispose(); } catch (AgentFsException) { }
+            throw;
+        }
+        try { mount.Dispose(); } // commits durably, unmounts and releases the branch
+        catch (AgentFsException)
+        {
+            return Program.ExitError; // already reported through options.Log: stderr and STORE.log
+        }
+        opened?.Write($"unmounted {mp}; everything was committed to {mount.Store.Path}");
+        return Program.ExitOk;
+    }
+
+    private static void ServeUntilStopped(CommandIo io, TextWriter log, AgentMount mount, string storePath, string mp, AgentMountOptions options,
+        bool signalReady, ManualResetEventSlim stop)
+    {
         // With AGENTFS_FUSE_STATS, SIGUSR1 reports the request counts so far and starts counting again.
         using var sigusr1 = options.CollectStats
             ? PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; mount.ReportStats(reset: true); })
@@ -81,7 +114,6 @@ internal static class MountCommand
             log.Flush();
         }
         WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)mount.Completion).AsyncWaitHandle]);
-        return Program.ExitOk; // Dispose commits durably, unmounts and releases the branch.
     }
 
     /// <summary>Starts `setsid agentfs mount ... --signal-ready` and returns once it says the mount is ready.</summary>

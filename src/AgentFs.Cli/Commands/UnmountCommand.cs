@@ -5,7 +5,8 @@ namespace AgentFs.Cli.Commands;
 
 /// <summary>
 /// <c>agentfs unmount MOUNTPOINT</c>: unmounts an AgentFs mount and waits (up to --timeout) until the
-/// process serving it has committed everything and released the branch.
+/// process serving it has committed everything and released the branch. Exits 1, naming what was not saved,
+/// when that process could not commit its last changes (a full disk).
 /// </summary>
 internal static class UnmountCommand
 {
@@ -28,6 +29,9 @@ internal static class UnmountCommand
             if (record != null && !WaitForExit(record.Pid, TimeSpan.FromSeconds(r.GetValue(timeout))))
                 throw new AgentFsException(Errno.EBUSY,
                     $"{mp} is unmounted but process {record.Pid} still runs (files may still be open on the detached mount); it finishes when they are closed");
+            // The serving process commits last of all; if that failed, it left what was not saved, and why.
+            if (record != null && AgentMount.TakeFailure(record) is { } notSaved)
+                throw new AgentFsException(Errno.EIO, $"{notSaved} (see {record.Store}.log)");
             return Program.ExitOk;
         });
         return cmd;

@@ -42,7 +42,9 @@ public sealed partial class AgentFileSystem : IDisposable
     private volatile MemTable _current;
     private volatile MemTable? _flushing;
     private volatile bool _disposed;
-    private Exception? _commitError;
+    /// <summary>Why the last commit failed (the store's error: ENOSPC for a full disk, EIO otherwise); null once a
+    /// commit succeeds again. While set, every mutation fails with it (see <see cref="CheckWritable"/>).</summary>
+    private volatile AgentFsException? _commitError;
     private ApplyCommands? _apply;
 
     private sealed class NodeState
@@ -76,6 +78,16 @@ public sealed partial class AgentFileSystem : IDisposable
     }
 
     private readonly Control.ControlServer? _control;
+
+    /// <summary>
+    /// Raised when commits start failing (with the error) and when a commit succeeds again after that (null),
+    /// on the thread that committed, under the commit lock: handlers only log. A mount writes it where its user
+    /// sees it; the changes themselves are kept and retried (see <see cref="CommitLoop"/>).
+    /// </summary>
+    public event Action<AgentFsException?>? CommitStatusChanged;
+
+    /// <summary>The error of the last failed commit while commits fail; null while they succeed.</summary>
+    public AgentFsException? CommitError => _commitError;
 
     /// <summary>Raised before the branch's state is replaced (rollback), outside all locks: a mount lets the
     /// kernel write back its dirty pages here, so they land in the state being left.</summary>
@@ -304,6 +316,40 @@ public sealed partial class AgentFileSystem : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (IsReadOnly) throw new AgentFsException(Errno.EROFS, $"branch {Branch} of store {_store.Path} is open read-only");
+        // A change accepted now could not be saved either, and the caller would believe it was: refuse it until
+        // the pending changes commit (the committer retries them; so does Flush).
+        if (_commitError is { } failed) throw CommitFailedError(failed);
+    }
+
+    /// <summary>What a writer gets while commits fail: ENOSPC when the store's disk is full, EIO for any other cause.</summary>
+    private AgentFsException CommitFailedError(AgentFsException cause) =>
+        new(cause.Errno == Errno.ENOSPC ? Errno.ENOSPC : Errno.EIO,
+            $"changes to branch {Branch} cannot be saved to store {_store.Path}: {CauseText(cause)}; " +
+            "the changes made so far are kept and committed as soon as the store can be written again", cause);
+
+    /// <summary>The store's error without its leading "store PATH: " (the messages built here name the store themselves).</summary>
+    private string CauseText(AgentFsException cause)
+    {
+        string prefix = $"store {_store.Path}: ";
+        return cause.Message.StartsWith(prefix, StringComparison.Ordinal) ? cause.Message[prefix.Length..] : cause.Message;
+    }
+
+    /// <summary>The changes not yet in SQLite: distinct inodes touched, and bytes of file data.</summary>
+    public (int Inodes, long DataBytes) PendingChanges()
+    {
+        var inodes = new HashSet<ulong>();
+        long bytes = 0;
+        foreach (var table in new[] { _flushing, _current })
+        {
+            if (table == null) continue;
+            foreach (var ino in table.Inodes.Keys) inodes.Add(ino);
+            foreach (var (key, chunk) in table.Chunks)
+            {
+                inodes.Add(key.Ino);
+                if (chunk != null) bytes += chunk.Length;
+            }
+        }
+        return (inodes.Count, bytes);
     }
 
     /// <summary>The top-layer record of an inode, copied up into the current memtable if needed. Under _writeLock.</summary>
@@ -382,6 +428,7 @@ public sealed partial class AgentFileSystem : IDisposable
     private void CommitLoop()
     {
         int interval = (int)Math.Max(10, _store.Options.CommitInterval.TotalMilliseconds);
+        int failures = 0;
         while (!_disposed)
         {
             _commitSignal.Wait(Math.Max(10, interval / 4));
@@ -391,8 +438,18 @@ public sealed partial class AgentFileSystem : IDisposable
                        (cur.FirstChangeTicks != 0 && Environment.TickCount64 - cur.FirstChangeTicks >= interval) ||
                        _flushing != null;
             if (!due) continue;
-            try { Flush(durable: false); }
-            catch (Exception e) { _commitError = e; Thread.Sleep(100); }
+            try
+            {
+                Flush(durable: false);
+                failures = 0;
+            }
+            catch (Exception)
+            {
+                // Apply recorded the error and kept the table in _flushing: it is retried first on the next round,
+                // less often the longer the store stays unwritable (each try writes the WAL until it fails again).
+                failures++;
+                if (!_disposed) Thread.Sleep(Math.Min(1000, 100 * failures));
+            }
         }
     }
 
@@ -402,7 +459,13 @@ public sealed partial class AgentFileSystem : IDisposable
         long dirty = _current.DirtyBytes;
         long max = _store.Options.MaxDirtyBytes;
         if (dirty >= max / 4 || _current.RecordCount >= 4096) _commitSignal.Release();
-        if (dirty >= 2 * max) Flush(durable: false); // back-pressure: bound memory
+        if (dirty >= 2 * max)
+        {
+            // Back-pressure: bound memory. This write is in the memtable already and will be committed; if the
+            // commit fails, the error is recorded and the next writer call reports it.
+            try { Flush(durable: false); }
+            catch (AgentFsException) { }
+        }
     }
 
     /// <summary>Commits every change made so far in one SQLite transaction; durable: synced to disk before returning.</summary>
@@ -440,7 +503,11 @@ public sealed partial class AgentFileSystem : IDisposable
                     StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO meta(key, value) VALUES('last_sync_ns', $v)", tx, ("$v", AgentStore.NowNs()));
                 return 0;
             }, durable);
-            _commitError = null;
+            if (_commitError != null)
+            {
+                _commitError = null;
+                CommitStatusChanged?.Invoke(null);
+            }
             // What was committed is what SQLite now says at the top layer: remember it (a record in a flushed
             // table is never changed again; writers copy it), so a getattr after the commit needs no query.
             foreach (var (ino, rec) in table.Inodes)
@@ -455,8 +522,11 @@ public sealed partial class AgentFileSystem : IDisposable
         }
         catch (Exception e)
         {
-            _commitError = e;
-            throw e as AgentFsException ?? new AgentFsException(Errno.EIO, $"committing changes of branch {Branch} to store {_store.Path} failed: {e.Message}", e);
+            var error = e as AgentFsException ?? new AgentFsException(Errno.EIO, $"committing changes of branch {Branch} to store {_store.Path} failed: {e.Message}", e);
+            bool first = _commitError == null;
+            _commitError = error;
+            if (first) CommitStatusChanged?.Invoke(error);
+            throw CommitFailedError(error);
         }
     }
 
@@ -572,12 +642,26 @@ public sealed partial class AgentFileSystem : IDisposable
         _freshDirs.Clear();
     }
 
+    /// <summary>
+    /// Commits everything durably and closes the view. Throws AgentFsException (ENOSPC/EIO) naming what was not
+    /// saved when that last commit fails (the view is closed all the same: those changes are lost).
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         try
         {
-            if (!IsReadOnly) Flush(durable: true);
+            if (!IsReadOnly)
+            {
+                try { Flush(durable: true); }
+                catch (AgentFsException e)
+                {
+                    var (inodes, bytes) = PendingChanges();
+                    var cause = e.InnerException as AgentFsException ?? e;
+                    throw new AgentFsException(e.Errno,
+                        $"{inodes} changed files or directories ({bytes} bytes of data) of branch {Branch} were not saved to store {_store.Path}: {CauseText(cause)}", cause);
+                }
+            }
         }
         finally
         {

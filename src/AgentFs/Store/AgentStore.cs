@@ -42,7 +42,9 @@ public sealed partial class AgentStore : IDisposable
                 {
                     Migrate(_writer);
                     // WAL checkpoints run on a background thread, never inside a commit (they cost O(data)).
-                    StoreDatabase.Exec(_writer, "PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=NORMAL;");
+                    // journal_size_limit: when a commit starts the WAL over (after a complete checkpoint), SQLite cuts
+                    // the file back to this size; without it the file keeps its largest size for good.
+                    StoreDatabase.Exec(_writer, $"PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit={WalSizeLimit};");
                 }
                 BaseDirectoryPath = (string)(Meta(c, "base") ?? throw Corrupt("has no base directory recorded"));
                 ChunkSize = Convert.ToInt32(Meta(c, "chunk_size") ?? throw Corrupt("has no chunk size recorded"));
@@ -100,28 +102,63 @@ public sealed partial class AgentStore : IDisposable
     }
 
     private readonly Thread? _checkpointer;
+    /// <summary>A WAL this large is copied into the store at once (PASSIVE). AGENTFS_WAL_CHECKPOINT_MB changes it.</summary>
     private static readonly long WalCheckpointBytes =
-        long.TryParse(Environment.GetEnvironmentVariable("AGENTFS_WAL_CHECKPOINT_MB"), out long mb) ? mb << 20 : 256L << 20;
+        long.TryParse(Environment.GetEnvironmentVariable("AGENTFS_WAL_CHECKPOINT_MB"), out long mb) ? mb << 20 : 16L << 20;
+    /// <summary>What a started-over WAL is cut back to (journal_size_limit).</summary>
+    private const long WalSizeLimit = 16L << 20;
     private readonly ManualResetEventSlim _stopping = new(false);
 
-    /// <summary>Copies the WAL into the database file in the background once it grows (PASSIVE: never blocks readers or the writer).</summary>
+    /// <summary>
+    /// Keeps the WAL small without stalling writers. While commits come, a WAL past <see cref="WalCheckpointBytes"/>
+    /// is copied into the store with PASSIVE checkpoints (they wait for nobody); once all of it is copied, the next
+    /// commit starts the WAL over and cuts it to <see cref="WalSizeLimit"/> (if readers prevent that and the WAL passes
+    /// twice the mark, a TRUNCATE follows the PASSIVE one). When no commit came for a second, a
+    /// TRUNCATE checkpoint empties the file; it needs the write lock and a moment without readers in the WAL, and
+    /// with a short busy timeout it gives up at once instead of making a writer wait: it is tried again next round.
+    /// </summary>
     private void CheckpointLoop()
     {
         SqliteConnection? c = null;
+        long lastSize = -1;
+        bool truncated = false;
         try
         {
-            while (!_stopping.Wait(1000))
+            int unchangedRounds = 0;
+            while (!_stopping.Wait(250))
             {
                 long walSize;
                 try { walSize = new FileInfo(Path + "-wal").Length; }
                 catch (IOException) { continue; }
-                if (walSize < WalCheckpointBytes) continue;
+                unchangedRounds = walSize == lastSize ? unchangedRounds + 1 : 0;
+                bool idle = unchangedRounds >= 4; // no commit for a second
+                lastSize = walSize;
+                if (walSize == 0 || (idle && truncated)) continue;
+                truncated = false;
+                if (!idle && walSize < WalCheckpointBytes) continue;
                 try
                 {
-                    c ??= StoreDatabase.OpenConnection(Path, readOnly: false);
-                    StoreDatabase.Exec(c, "PRAGMA wal_checkpoint(PASSIVE)");
+                    if (c == null)
+                    {
+                        c = StoreDatabase.OpenConnection(Path, readOnly: false);
+                        StoreDatabase.Exec(c, $"PRAGMA busy_timeout=20; PRAGMA journal_size_limit={WalSizeLimit};");
+                    }
+                    if (idle)
+                    {
+                        StoreDatabase.Exec(c, "PRAGMA wal_checkpoint(TRUNCATE)");
+                        truncated = new FileInfo(Path + "-wal").Length == 0;
+                        lastSize = -1;
+                        unchangedRounds = 0;
+                    }
+                    else
+                    {
+                        StoreDatabase.Exec(c, "PRAGMA wal_checkpoint(PASSIVE)");
+                        // Still growing past twice the mark: readers kept the WAL from being started over. Having just
+                        // copied nearly everything, a TRUNCATE holds the write lock only for the last few frames.
+                        if (walSize >= 2 * WalCheckpointBytes) StoreDatabase.Exec(c, "PRAGMA wal_checkpoint(TRUNCATE)");
+                    }
                 }
-                catch (Exception) { /* retried on the next round */ }
+                catch (Exception) { /* busy or a full disk: retried on the next round */ }
             }
         }
         finally { c?.Dispose(); }
@@ -265,11 +302,16 @@ public sealed partial class AgentStore : IDisposable
                 using var tx = _writer.BeginTransaction();
                 result = work(_writer, tx);
                 tx.Commit();
-                if (durable) StoreDatabase.Exec(_writer, "PRAGMA synchronous=NORMAL");
             }
             catch (SqliteException e)
             {
                 throw StoreDatabase.Translate(e, Path);
+            }
+            finally
+            {
+                // Also after a failed commit (a full disk): the next group commits must not pay a sync each.
+                if (durable)
+                    try { StoreDatabase.Exec(_writer, "PRAGMA synchronous=NORMAL"); } catch (SqliteException) { }
             }
         }
         // Outside the lock: sync_file_range may wait for room in the disk's queue.
@@ -356,7 +398,13 @@ public sealed partial class AgentStore : IDisposable
         if (_disposed) return;
         AgentFileSystem[] open;
         lock (_open) open = _open.Values.ToArray();
-        foreach (var fs in open) fs.Dispose();
+        // A view whose last commit fails still closes; the store closes too, then the first such error is thrown.
+        AgentFsException? notSaved = null;
+        foreach (var fs in open)
+        {
+            try { fs.Dispose(); }
+            catch (AgentFsException e) { notSaved ??= e; }
+        }
         _disposed = true;
         _stopping.Set();
         _checkpointer?.Join(10000);
@@ -371,5 +419,6 @@ public sealed partial class AgentStore : IDisposable
             }
         }
         Base.Dispose();
+        if (notSaved != null) throw notSaved;
     }
 }
