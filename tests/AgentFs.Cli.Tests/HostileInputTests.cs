@@ -1,0 +1,21 @@
+namespace AgentFs.Cli.Tests;
+
+/// <summary>Command-line input a hostile or careless caller passes: refused with one clear line, nothing changed.</summary>
+public class HostileInputTests
+{
+    /// <summary>.NET's '$' also matches before a final newline, so "evil\n" passed the branch name pattern and then
+    /// split its row of the tab-separated 'branches' listing in two. Empty and '.' components are refused too.</summary>
+    [Theory]
+    [InlineData("evil\n")]
+    [InlineData("a//b")]
+    [InlineData("a/./b")]
+    [InlineData("a/.hidden")]
+    public void Branch_names_with_a_newline_or_an_empty_or_dot_component_are_refused(string name)
+    {
+        using var sb = new Sandbox();
+        Cli.Run("branch", sb.StorePath, name, "--from", "main").UserError("not a valid branch name");
+        var listing = Cli.Run("branches", sb.StorePath).Ok();
+        Assert.Single(listing.StdoutLines);
+        Assert.StartsWith("main\t", listing.StdoutLines[0]);
+    }
+}
