@@ -18,4 +18,21 @@ public class HostileInputTests
         Assert.Single(listing.StdoutLines);
         Assert.StartsWith("main\t", listing.StdoutLines[0]);
     }
+
+    /// <summary>A patch holds the session's file contents like an export does, so it is created 0600 whatever the
+    /// umask (it was 0644); and a symlink planted at the output path is replaced, not followed.</summary>
+    [Fact]
+    public void Patch_output_is_private_and_a_planted_symlink_is_not_followed()
+    {
+        using var sb = new Sandbox();
+        sb.Write("/secret", "private content\n").Ok();
+        string victim = sb.PathIn("victim"), output = sb.PathIn("out.patch");
+        File.WriteAllText(victim, "victim\n");
+        File.CreateSymbolicLink(output, victim);
+        Cli.Run("patch", sb.StorePath, "-o", output).Ok();
+        Assert.Equal("victim\n", File.ReadAllText(victim));
+        Assert.Null(new FileInfo(output).LinkTarget);
+        Assert.Contains("+private content", File.ReadAllText(output));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(output));
+    }
 }
