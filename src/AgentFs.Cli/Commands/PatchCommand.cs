@@ -73,7 +73,12 @@ internal static class PatchCommand
         try
         {
             T result;
-            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            // 0600: a patch carries the session's file contents, which the mount may deny other users.
+            using (var f = new FileStream(tmp, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }))
             {
                 result = write(f);
                 f.Flush(flushToDisk: true);

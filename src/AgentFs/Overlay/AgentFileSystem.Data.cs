@@ -217,7 +217,7 @@ public sealed partial class AgentFileSystem
     {
         CheckWritable();
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
-        if (offset + data.Length > MaxFileSize) throw new AgentFsException(Errno.EFBIG, $"write past {MaxFileSize} bytes");
+        if (offset > MaxFileSize - data.Length) throw new AgentFsException(Errno.EFBIG, $"write past {MaxFileSize} bytes");
         if (data.IsEmpty)
         {
             // write(2) of nothing changes nothing, also past the end; but a directory is still EISDIR.
@@ -255,7 +255,9 @@ public sealed partial class AgentFileSystem
         return data.Length;
     }
 
-    public const long MaxFileSize = 1L << 50;
+    /// <summary>The kernel's limit for a FUSE file (MAX_LFS_FILESIZE). No smaller: with the writeback cache the kernel
+    /// acknowledges a write up to it before the daemon sees it, so a smaller limit here would drop acknowledged data.</summary>
+    public const long MaxFileSize = long.MaxValue;
 
     /// <summary>
     /// fallocate(2). Mode 0 and <see cref="FallocateMode.KeepSize"/> store nothing (a hole already reads as zeros;
@@ -372,7 +374,7 @@ public sealed partial class AgentFileSystem
         if (newSize < old)
         {
             int cs = _chunkSize;
-            long firstDropped = (newSize + cs - 1) >> _chunkShift;
+            long firstDropped = (newSize >> _chunkShift) + ((newSize & (cs - 1)) != 0 ? 1 : 0);
             // Remove the top layer's chunks past the end: in the memtables and in SQLite.
             var drop = new HashSet<long>();
             if (_current.ChunksByIno.TryGetValue(ino, out var cur)) foreach (long i in cur) if (i >= firstDropped) drop.Add(i);

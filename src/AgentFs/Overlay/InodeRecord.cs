@@ -35,7 +35,7 @@ internal sealed class InodeRecord
         return r;
     }
 
-    public InodeAttributes ToAttributes() => new(Ino, Mode, Nlink, Uid, Gid, Rdev, Size, (Size + 511) / 512,
+    public InodeAttributes ToAttributes() => new(Ino, Mode, Nlink, Uid, Gid, Rdev, Size, Size / 512 + (Size % 512 != 0 ? 1 : 0),
         AtimeNs, MtimeNs, CtimeNs);
 
     public static byte[]? SerializeXattrs(SortedDictionary<string, byte[]>? x)

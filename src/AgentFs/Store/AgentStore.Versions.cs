@@ -168,7 +168,8 @@ public sealed partial class AgentStore
 
     private static DateTimeOffset FromNs(long ns) => DateTimeOffset.FromUnixTimeMilliseconds(ns / 1_000_000);
 
-    private static readonly Regex BranchName = new(@"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,99}$", RegexOptions.Compiled);
+    // \z, not $: '$' also matches before a final newline. Each '/'-separated part starts like the name does.
+    private static readonly Regex BranchName = new(@"^(?=.{1,100}\z)[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*\z", RegexOptions.Compiled);
 
     /// <summary>Creates a branch from a checkpoint id or from another branch's current state (O(1)).</summary>
     public BranchInfo CreateBranch(string name, string from)
