@@ -47,13 +47,14 @@ public sealed class SandboxedProcess : IDisposable
     public Task<int> Exit => _launcher.Exit;
 
     /// <summary>
-    /// Ends the sandbox: SIGTERM to every process in it, SIGKILL to all that remain after
-    /// <see cref="SandboxOptions.StopTimeout"/>. Returns at once; <see cref="Exit"/> completes when it is over.
+    /// Ends the sandbox: <paramref name="signal"/> (default SIGTERM; agentfs run passes on the one it got) to every
+    /// process in it, SIGKILL to all after <see cref="SandboxOptions.StopTimeout"/> (when the command itself ends
+    /// first, its PID namespace ends the rest at once). Returns at once; <see cref="Exit"/> completes when it is over.
     /// </summary>
-    public void Stop()
+    public void Stop(int signal = 15)
     {
         if (Interlocked.Exchange(ref _stopping, 1) != 0 || Exit.IsCompleted) return;
-        foreach (int pid in SandboxProcesses.Find(Pid, includeInit: false)) Native.SandboxLibc.kill(pid, 15);
+        foreach (int pid in SandboxProcesses.Find(Pid, includeInit: false)) Native.SandboxLibc.kill(pid, signal);
         _ = Task.Delay(_options.StopTimeout).ContinueWith(_ => _launcher.Kill(), TaskScheduler.Default);
     }
 

@@ -9,8 +9,9 @@ namespace AgentFs.Cli.Commands;
 /// [--env K=V]... [--unset-env K]... [--checkpoint-on-exit [-m MSG]] -- CMD [ARGS...]</c>: runs CMD in a
 /// sandbox where the branch is mounted at PATH (default: the base directory's path) and the rest of the host is
 /// read-only (src/AgentFs.Sandbox/SandboxPolicy.cs lists everything it allows). Exits with CMD's exit code
-/// (127: not found; 128+N: killed by signal N). SIGTERM, SIGHUP and a SIGINT not sent by the terminal stop the
-/// sandbox; either way every process of it ends, the last writes are committed and the branch is free.
+/// (127: not found; 128+N: killed by signal N). SIGTERM, SIGHUP and a SIGINT not sent by the terminal are passed
+/// on to every process of the sandbox, and what still runs 5 s later is killed; either way every process of it
+/// ends, the last writes are committed and the branch is free.
 /// At the end a summary on stderr: what changed since the base, the checkpoint, how to review and apply.
 /// </summary>
 internal static class RunCommand
@@ -79,8 +80,9 @@ internal static class RunCommand
             // Ctrl-C from the terminal reached the command already (same process group): it decides, as in a
             // shell. A SIGINT sent to agentfs run alone (kill -INT) stops the sandbox, like SIGTERM and SIGHUP.
             if (c.Signal == PosixSignal.SIGINT && Sandbox.Sandbox.TerminalSignalsReachCommand()) return;
-            Interlocked.CompareExchange(ref signal, (int)c.Signal, 0);
-            Volatile.Read(ref sandbox)?.Stop();
+            int number = c.Signal switch { PosixSignal.SIGINT => 2, PosixSignal.SIGHUP => 1, _ => 15 };
+            Interlocked.CompareExchange(ref signal, number, 0);
+            Volatile.Read(ref sandbox)?.Stop(number);
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOn);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOn);
@@ -91,7 +93,7 @@ internal static class RunCommand
         string summary;
         using (sandbox)
         {
-            if (Volatile.Read(ref signal) != 0) sandbox.Stop();
+            if (Volatile.Read(ref signal) is int early and not 0) sandbox.Stop(early);
             exitCode = sandbox.WaitForExit();
             summary = Summary(sandbox, options, checkpointOnExit, message);
         }
