@@ -24,7 +24,15 @@ public sealed class SandboxedProcess : IDisposable
         _launcher = launcher;
         MountPath = layout.MountPath;
         WorkingDirectory = layout.WorkingDirectory;
+        Record = new SandboxRecord(store.Path, fs.Branch, MountPath, Environment.ProcessId, launcher.Pid, options.Command,
+            options.Network.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
+        _registryFile = Record.Register();
     }
+
+    private readonly string _registryFile;
+
+    /// <summary>What <c>agentfs status</c> shows of this sandbox.</summary>
+    public SandboxRecord Record { get; }
 
     /// <summary>The store; open for as long as this handle.</summary>
     public AgentStore Store { get; }
@@ -94,6 +102,8 @@ public sealed class SandboxedProcess : IDisposable
         {
             FileSystem.Dispose();
             Store.Dispose();
+            if (_registryFile.Length > 0)
+                try { File.Delete(_registryFile); } catch (Exception) { }
         }
     }
 }

@@ -69,9 +69,12 @@ public sealed class LifetimeTests : IDisposable
     {
         string marker = Marker();
         using var run = StartLongRunning(marker);
+        var status = _p.Agent("status");
+        Assert.Contains($"{_p.StorePath}\tmain\t{_p.BaseDir}\t{run.Id}\tnone\tbash -c", status.Stdout);
         run.Kill(); // SIGKILL
         run.WaitForExit();
         AssertNothingLeft(marker);
+        Assert.DoesNotContain(_p.StorePath, _p.Agent("status").Stdout);
     }
 
     [Fact]

@@ -22,7 +22,8 @@ public sealed class SandboxProject : IDisposable
     public static readonly string RepoRoot = FindRepoRoot();
     public static readonly string Agentfs = Path.Combine(RepoRoot, "agentfs");
 
-    private readonly List<Process> _started = [];
+    /// <summary>Pids of the agentfs processes started (a Process object may be disposed by the test already).</summary>
+    private readonly List<int> _started = [];
 
     public SandboxProject(Action<string>? fillBase = null)
     {
@@ -80,7 +81,7 @@ public sealed class SandboxProject : IDisposable
         psi.Environment["GIT_AUTHOR_EMAIL"] = psi.Environment["GIT_COMMITTER_EMAIL"] = "t@example.com";
         var p = Process.Start(psi)!;
         p.StandardInput.Close();
-        lock (_started) _started.Add(p);
+        lock (_started) _started.Add(p.Id);
         return p;
     }
 
@@ -165,12 +166,15 @@ public sealed class SandboxProject : IDisposable
 
     public void Dispose()
     {
+        // SIGKILL of agentfs ends its sandbox too (that is tested); the cmdline check guards against a reused pid.
         lock (_started)
-            foreach (var p in _started)
-            {
-                try { if (!p.HasExited) p.Kill(true); } catch (Exception) { }
-                p.Dispose();
-            }
+            foreach (int pid in _started)
+                try
+                {
+                    if (File.ReadAllText($"/proc/{pid}/cmdline").Contains("AgentFs.Cli", StringComparison.Ordinal))
+                        Process.GetProcessById(pid).Kill();
+                }
+                catch (Exception) { }
         try { Directory.Delete(Root, true); } catch (Exception) { }
     }
 
