@@ -18,8 +18,9 @@ namespace AgentFs.Sandbox;
 ///   they are hidden, not just read-only);</item>
 /// <item>the paths named with --bind, writable (they never cover the store, nor lie inside the mount path);</item>
 /// <item>the session, writable, at the mount path;</item>
-/// <item>the store's directory, read-only (it may lie in /tmp); the session's own control socket (and no other), so checkpoints can be taken from inside, and an
-///   <c>agentfs</c> command on PATH;</item>
+/// <item>the store's directory, read-only (it may lie in /tmp); the base, read-only, at /run/agentfs/base (for
+///   diff and patch); the session's own control socket (and no other), so checkpoints can be taken from
+///   inside; and an <c>agentfs</c> command on PATH;</item>
 /// <item>the paths named with --ro, read-only; then the paths named with --hide, empty;</item>
 /// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host), every capability
 ///   dropped, no_new_privs (bwrap always sets it), a seccomp filter against terminal injection, and the
@@ -30,6 +31,9 @@ internal static class SandboxPolicy
 {
     /// <summary>The runtime directory inside: a tmpfs holding only this session's control socket.</summary>
     public const string RuntimeDirectoryInside = "/run/agentfs";
+
+    /// <summary>Where the base directory is, read-only, inside.</summary>
+    public const string BaseInside = "/run/agentfs/base";
 
     /// <summary>Where the <c>agentfs</c> command is, inside (put first on PATH).</summary>
     public const string BinDirectoryInside = "/run/agentfs/bin";
@@ -74,6 +78,9 @@ internal static class SandboxPolicy
         //    session's socket would let the command change a branch it was not given), and agentfs on PATH.
         if (layout.ControlSocket is { } socket)
             Add("--ro-bind", socket, Path.Combine(RuntimeDirectoryInside, Path.GetFileName(socket)));
+        // The base, read-only, beside the session: the session covers the base's own path, and agentfs diff and
+        // patch read the base (AGENTFS_SANDBOX_BASE tells them where).
+        Add("--ro-bind", NamespaceLauncher.BaseStage, BaseInside);
         if (layout.AgentfsScriptFd is int scriptFd)
             Add("--perms", "0755", "--ro-bind-data", scriptFd.ToString(), Path.Combine(BinDirectoryInside, "agentfs"));
 
@@ -103,6 +110,7 @@ internal static class SandboxPolicy
         Add("--setenv", "AGENTFS_STORE", layout.StorePath);
         Add("--setenv", "AGENTFS_BRANCH", layout.Branch);
         Add("--setenv", SandboxVariable, $"{Environment.ProcessId} {layout.StoreId} {layout.Branch}");
+        Add("--setenv", "AGENTFS_SANDBOX_BASE", $"{layout.StoreId} {BaseInside}");
 
         Add("--chdir", layout.WorkingDirectory);
         return a;

@@ -46,6 +46,22 @@ public sealed class SessionTests : IDisposable
     }
 
     [Fact]
+    public void Diff_and_patch_work_inside_although_the_session_covers_the_base()
+    {
+        var r = _p.RunScript("""
+            set -e
+            echo 'int helper(void);' >> src/main.c && echo new > added.txt
+            agentfs diff "$AGENTFS_STORE" --name-status
+            agentfs patch "$AGENTFS_STORE" > /tmp/change.patch
+            (echo x > /run/agentfs/base/README) 2>/dev/null && echo "BASE WRITABLE" || true
+            cd /tmp && mkdir copy && cp -r /run/agentfs/base/. copy/ && cd copy && git apply /tmp/change.patch && cat added.txt
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("A\tadded.txt\nM\tsrc/main.c\nnew\n", r.Stdout);
+        Assert.Equal("the project\n", File.ReadAllText(Path.Combine(_p.BaseDir, "README")));
+    }
+
+    [Fact]
     public void A_rollback_inside_shows_at_once_in_the_sandbox()
     {
         var r = _p.RunScript("""

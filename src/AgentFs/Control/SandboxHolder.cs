@@ -10,6 +10,19 @@ internal static class SandboxHolder
 {
     public const string Variable = "AGENTFS_SANDBOX";
 
+    /// <summary>"STORE_ID PATH": inside the sandbox the session covers the base directory's own path, so the base
+    /// is bound read-only at PATH too (diff and patch read it).</summary>
+    public const string BaseVariable = "AGENTFS_SANDBOX_BASE";
+
+    /// <summary>Where this process sees the base directory of store <paramref name="storeId"/>, when it runs in a
+    /// sandbox of that store; else null (the base is at its own path).</summary>
+    public static string? BaseSeenAt(string storeId)
+    {
+        if (Environment.GetEnvironmentVariable(BaseVariable) is not { Length: > 0 } value) return null;
+        string[] parts = value.Split(' ', 2);
+        return parts.Length == 2 && parts[0] == storeId && Directory.Exists(parts[1]) ? parts[1] : null;
+    }
+
     /// <summary>The holder's pid (in the host's namespace) when this process runs in the sandbox of that branch.</summary>
     public static int? Find(string storeId, string branch)
     {
