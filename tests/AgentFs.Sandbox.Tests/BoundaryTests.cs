@@ -129,7 +129,9 @@ public sealed class BoundaryTests : IDisposable
 
         var missing = _p.Agent("run", _p.StorePath, "--", "no-such-command-xyz", "arg");
         Assert.Equal(127, missing.ExitCode);
+        Assert.Single(missing.StderrLines);
         Assert.Equal("agentfs: no-such-command-xyz: command not found in the sandbox", missing.StderrLines[0].Split(" (PATH=")[0]);
+        Assert.Empty(missing.Stdout);
     }
 
     [Fact]

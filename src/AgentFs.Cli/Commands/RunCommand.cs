@@ -12,7 +12,8 @@ namespace AgentFs.Cli.Commands;
 /// (127: not found; 128+N: killed by signal N). SIGTERM, SIGHUP and a SIGINT not sent by the terminal are passed
 /// on to every process of the sandbox, and what still runs 5 s later is killed; either way every process of it
 /// ends, the last writes are committed and the branch is free.
-/// At the end a summary on stderr: what changed since the base, the checkpoint, how to review and apply.
+/// At the end a summary on stderr: what changed since the base, the checkpoint, how to review and apply
+/// (nothing when the branch has no change and no checkpoint was asked for).
 /// </summary>
 internal static class RunCommand
 {
@@ -115,13 +116,12 @@ internal static class RunCommand
             deleted += f.Deletions;
         }
         var sb = new System.Text.StringBuilder();
-        sb.Append($"agentfs: branch {b} of {s.Path}: {files} file{(files == 1 ? "" : "s")} changed since the base, +{added} -{deleted} lines");
-        if (checkpointOnExit)
-        {
-            var cp = s.Checkpoint(b, message ?? $"agentfs run: {string.Join(' ', options.Command)}");
-            sb.Append($"; checkpoint {cp.Id}");
-        }
-        sb.Append('\n');
+        string? checkpoint = checkpointOnExit
+            ? $"; checkpoint {s.Checkpoint(b, message ?? $"agentfs run: {string.Join(' ', options.Command)}").Id}"
+            : null;
+        // A branch the base still describes, with no checkpoint asked for: nothing to say (like any command).
+        if (files == 0 && checkpoint == null) return "";
+        sb.Append($"agentfs: branch {b} of {s.Path}: {files} file{(files == 1 ? "" : "s")} changed since the base, +{added} -{deleted} lines{checkpoint}\n");
         if (files > 0)
             sb.Append($"agentfs: review: agentfs diff {storeArg}{branchArg} | less; apply: agentfs apply {storeArg} {Quote(s.BaseDirectoryPath)}{branchArg}; " +
                 $"or a patch: agentfs patch {storeArg}{branchArg} > change.patch\n");
