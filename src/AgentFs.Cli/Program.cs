@@ -97,6 +97,7 @@ public static class Program
             DiffCommand.Create(io),
             PatchCommand.Create(io),
             ApplyCommand.Create(io),
+            RunCommand.Create(io),
         };
         return root;
     }

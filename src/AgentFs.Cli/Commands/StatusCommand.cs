@@ -1,9 +1,11 @@
 using System.CommandLine;
 using AgentFs.Fuse;
+using AgentFs.Sandbox;
 
 namespace AgentFs.Cli.Commands;
 
-/// <summary><c>agentfs status [--json]</c>: the mounted sessions on this machine (store, branch, mountpoint, pid).</summary>
+/// <summary><c>agentfs status [--json]</c>: the mounted sessions on this machine (store, branch, mountpoint, pid), and
+/// the running sandboxes of <c>agentfs run</c> (store, branch, path inside, pid, network, command).</summary>
 internal static class StatusCommand
 {
     public static Command Create(CommandIo io)
@@ -13,19 +15,33 @@ internal static class StatusCommand
         cmd.SetAction(r =>
         {
             var mounts = AgentMount.List();
+            var sandboxes = SandboxRecord.List();
             if (r.GetValue(json))
             {
-                io.WriteJson(mounts.Select(m => new { store = m.Store, branch = m.Branch, mountpoint = m.MountPoint, pid = m.Pid,
-                    started = m.Started, read_only = m.ReadOnly }).ToList());
+                // A sandbox is listed like a mount (its path inside as mountpoint), with a "sandbox" object more.
+                io.WriteJson(mounts.Select(m => (object)new { store = m.Store, branch = m.Branch, mountpoint = m.MountPoint, pid = m.Pid,
+                        started = m.Started, read_only = m.ReadOnly })
+                    .Concat(sandboxes.Select(s => new { store = s.Store, branch = s.Branch, mountpoint = s.MountPath, pid = s.Pid,
+                        started = s.Started, read_only = false,
+                        sandbox = new { command = s.Command, network = s.Network, sandbox_pid = s.SandboxPid } })).ToList());
                 return Program.ExitOk;
             }
-            if (mounts.Count == 0)
+            if (mounts.Count == 0 && sandboxes.Count == 0)
             {
                 io.Out.WriteLine("no mounts");
                 return Program.ExitOk;
             }
-            io.Out.WriteLine("STORE\tBRANCH\tMOUNTPOINT\tPID");
-            foreach (var m in mounts) io.Out.WriteLine($"{m.Store}\t{m.Branch}{(m.ReadOnly ? " (read-only)" : "")}\t{m.MountPoint}\t{m.Pid}");
+            if (mounts.Count > 0)
+            {
+                io.Out.WriteLine("STORE\tBRANCH\tMOUNTPOINT\tPID");
+                foreach (var m in mounts) io.Out.WriteLine($"{m.Store}\t{m.Branch}{(m.ReadOnly ? " (read-only)" : "")}\t{m.MountPoint}\t{m.Pid}");
+            }
+            if (sandboxes.Count > 0)
+            {
+                io.Out.WriteLine("STORE\tBRANCH\tSANDBOX PATH\tPID\tNET\tCOMMAND");
+                foreach (var s in sandboxes)
+                    io.Out.WriteLine($"{s.Store}\t{s.Branch}\t{s.MountPath}\t{s.Pid}\t{s.Network}\t{string.Join(' ', s.Command)}");
+            }
             return Program.ExitOk;
         });
         return cmd;

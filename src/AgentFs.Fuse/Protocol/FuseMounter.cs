@@ -23,16 +23,23 @@ internal static unsafe class FuseMounter
         return fd;
     }
 
-    /// <summary>Mounts with mount(2) directly (needs CAP_SYS_ADMIN) and returns the device descriptor.</summary>
-    public static int MountDirect(string mountPoint, FuseMountOptions options)
+    /// <summary>The mount(2) data of a FUSE mount on device descriptor <paramref name="fd"/>, as root mounts it.</summary>
+    public static string MountData(int fd, FuseMountOptions options)
     {
-        int fd = OpenDevice();
         string data = string.Create(CultureInfo.InvariantCulture,
             $"fd={fd},rootmode=40000,user_id={Libc.GetEuid()},group_id={Libc.GetEgid()}");
         if (options.DefaultPermissions)
             data += ",default_permissions";
         if (options.AllowOther)
             data += ",allow_other";
+        return data;
+    }
+
+    /// <summary>Mounts with mount(2) directly (needs CAP_SYS_ADMIN) and returns the device descriptor.</summary>
+    public static int MountDirect(string mountPoint, FuseMountOptions options)
+    {
+        int fd = OpenDevice();
+        string data = MountData(fd, options);
         ulong flags = options.NoSuidNoDev ? Libc.MS_NOSUID | Libc.MS_NODEV : 0;
         if (options.ReadOnly)
             flags |= Libc.MS_RDONLY;
@@ -175,10 +182,10 @@ internal static unsafe class FuseMounter
     /// The FUSE connection number of the mount at <paramref name="mountPoint"/> (its device number, the name of
     /// its directory under /sys/fs/fuse/connections), or null when no FUSE mount is there.
     /// </summary>
-    public static ulong? FindConnectionId(string mountPoint)
+    public static ulong? FindConnectionId(string mountPoint, string mountInfo = "/proc/self/mountinfo")
     {
         ulong? found = null;
-        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        foreach (string line in File.ReadLines(mountInfo))
         {
             // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
             string[] fields = line.Split(' ');

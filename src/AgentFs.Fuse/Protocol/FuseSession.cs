@@ -93,6 +93,47 @@ public sealed partial class FuseSession : IDisposable
         return session;
     }
 
+    /// <summary>
+    /// Serves <paramref name="fileSystem"/> on a mount that another process makes in a mount namespace of its own
+    /// (<c>agentfs run</c>: the sandbox's, so the mount never exists in the host's namespace and goes away with
+    /// the sandbox, even when this process is killed). Opens /dev/fuse (close-on-exec) and calls
+    /// <paramref name="mount"/> with the descriptor and the mount(2) data for it; <paramref name="mount"/> hands
+    /// the descriptor to a process that mounts it at <paramref name="mountPoint"/> in its namespace, and returns
+    /// the pid of a process in that namespace once the mount is made (or throws). Then serves it like
+    /// <see cref="Mount"/>. <see cref="Unmount"/> leaves the mount alone: it ends with its namespace, and so does
+    /// this session.
+    /// </summary>
+    public static FuseSession ServeMountedElsewhere(string mountPoint, IFuseFileSystem fileSystem, FuseMountOptions options,
+        Func<int, string, int> mount)
+    {
+        ArgumentNullException.ThrowIfNull(fileSystem);
+        ArgumentNullException.ThrowIfNull(mount);
+        Validate(options);
+        string full = Path.GetFullPath(mountPoint);
+        if (full.Length > 1)
+            full = full.TrimEnd('/');
+        int fd = FuseMounter.OpenDevice();
+        var session = new FuseSession(full, fileSystem, options, viaFusermount: false) { _mountedElsewhere = true };
+        try
+        {
+            int pidInNamespace = mount(fd, FuseMounter.MountData(fd, options));
+            session.Start(fd, $"/proc/{pidInNamespace}/mountinfo");
+            session.WaitForInit();
+            if (options.ReadAheadKb > 0 && session._connectionId is { } id)
+                FuseMounter.TrySetReadAhead(id, options.ReadAheadKb);
+        }
+        catch
+        {
+            if (session._deviceFd < 0)
+                Libc.Close(fd);
+            session.Dispose();
+            throw;
+        }
+        return session;
+    }
+
+    private bool _mountedElsewhere;
+
     private static void Validate(FuseMountOptions options)
     {
         if (options.Threads < 1)
@@ -104,10 +145,11 @@ public sealed partial class FuseSession : IDisposable
                 throw new ArgumentException($"'{value}' cannot be a FUSE fsname or subtype: use a non-empty name without commas, spaces or backslashes.", nameof(options));
     }
 
-    private void Start(int fd)
+    private void Start(int fd, string mountInfo = "/proc/self/mountinfo")
     {
         _deviceFd = fd;
-        _connectionId = FuseMounter.FindConnectionId(MountPoint);
+        try { _connectionId = FuseMounter.FindConnectionId(MountPoint, mountInfo); }
+        catch (IOException) { _connectionId = null; } // the namespace's process is gone already
         int maxPayload = _options.MaxPages * 4096;
         var workers = new FuseWorker[_options.Threads];
         workers[0] = new FuseWorker(this, _fs, fd, ownsFd: true, 0, maxPayload);
@@ -139,7 +181,7 @@ public sealed partial class FuseSession : IDisposable
     /// <exception cref="FuseException">The unmount was refused.</exception>
     public void Unmount()
     {
-        if (!IsStillMounted())
+        if (_mountedElsewhere || !IsStillMounted())
             return;
         int errno = FuseMounter.Unmount(MountPoint, _viaFusermount, _options);
         if (errno != 0 && errno != LinuxErrno.EINVAL && errno != LinuxErrno.ENOENT)
@@ -165,7 +207,7 @@ public sealed partial class FuseSession : IDisposable
             Log(e.Message);
         }
 
-        if (!WaitForExit(_options.ShutdownTimeout))
+        if (_workers.Length > 0 && !WaitForExit(_options.ShutdownTimeout))
         {
             // Still busy: files stay open on the detached mount. Abort the connection so the readers end.
             if (_connectionId is { } id && FuseMounter.TryAbort(id))

@@ -344,7 +344,7 @@ public sealed partial class AgentStore
     {
         lock (_open)
             if (_open.ContainsKey(branch)) return null;
-        return LeaseHolder(branch) is int pid && pid != Environment.ProcessId ? pid : null;
+        return LeaseHolder(branch) is int pid && pid != Environment.ProcessId ? pid : Control.SandboxHolder.Find(StoreId, branch);
     }
 
     private System.Text.Json.Nodes.JsonObject SendControl(string branch, System.Text.Json.Nodes.JsonObject request)

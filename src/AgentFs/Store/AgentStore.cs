@@ -71,7 +71,7 @@ public sealed partial class AgentStore : IDisposable
             _writer?.Dispose();
             throw new AgentFsException(Errno.ENOENT, $"the base directory {BaseDirectoryPath} of store {path} is missing; restore it or create a new store");
         }
-        Base = new BaseDirectory(BaseDirectoryPath, path);
+        Base = new BaseDirectory(Control.SandboxHolder.BaseSeenAt(StoreId) ?? BaseDirectoryPath, path);
         if (_writer != null)
         {
             _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "agentfs-wal-checkpoint" };

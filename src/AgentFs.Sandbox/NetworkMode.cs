@@ -1,0 +1,12 @@
+namespace AgentFs.Sandbox;
+
+/// <summary>What the sandbox may reach on the network.</summary>
+public enum NetworkMode
+{
+    /// <summary>A network namespace of its own with only loopback: nothing outside is reachable, and nothing
+    /// outside reaches a server started inside. The default (see README: least privilege; one flag opens it).</summary>
+    None,
+
+    /// <summary>The host's network, shared: what an agent needs to reach its model API.</summary>
+    Host,
+}

@@ -1,0 +1,163 @@
+using System.Text;
+using AgentFs.Control;
+using AgentFs.Fuse;
+using AgentFs.Fuse.Protocol;
+
+namespace AgentFs.Sandbox;
+
+/// <summary>
+/// Starts a command in a sandbox around a session: the branch mounted at the project's path, the rest of the
+/// host read-only (everything it may do: <see cref="SandboxPolicy"/>). The returned handle owns the branch's
+/// file system (its write lease), the FUSE session and the sandbox's processes.
+/// </summary>
+public static class Sandbox
+{
+    /// <summary>Checks the options, takes the branch, mounts it in the sandbox's own namespace and starts the
+    /// command. Errors (bad path, branch in use, missing bubblewrap) are <see cref="AgentFsException"/>s with one
+    /// line each, and leave nothing behind.</summary>
+    public static SandboxedProcess Start(SandboxOptions options)
+    {
+        if (options.Command.Count == 0 || options.Command[0].Length == 0)
+            throw new AgentFsException(Errno.EINVAL, "no command to run; put it after --, e.g. agentfs run STORE -- bash");
+        if (Native.SandboxLibc.GetEuid() != 0)
+            throw new AgentFsException(Errno.EPERM,
+                "agentfs run needs root for now (the unprivileged mode with user namespaces is not there yet); run it with sudo");
+        if (!File.Exists(options.StorePath))
+            throw new AgentFsException(Errno.ENOENT, $"store {options.StorePath} does not exist; create it with 'agentfs init {options.StorePath} DIR'");
+
+        var timing = StartTiming();
+        void Mark(string what) => timing?.Invoke(what);
+        Mark("start");
+        var store = AgentStore.Open(options.StorePath);
+        Mark("store open");
+        AgentFileSystem? fs = null;
+        FuseSession? session = null;
+        var launcher = new NamespaceLauncher();
+        try
+        {
+            string mountPath = Full(options.MountPath ?? store.BaseDirectoryPath);
+            if (!Directory.Exists(mountPath))
+                throw new AgentFsException(File.Exists(mountPath) ? Errno.ENOTDIR : Errno.ENOENT,
+                    $"{mountPath} is not a directory; --at must name an existing directory, where the branch appears in the sandbox");
+            if (mountPath == "/")
+                throw new AgentFsException(Errno.EINVAL, "the session cannot be mounted at /; pass --at DIR");
+            string storeDir = Path.GetDirectoryName(store.Path)!;
+            if (Under(storeDir, mountPath))
+                throw new AgentFsException(Errno.EINVAL,
+                    $"the store {store.Path} and the mount path {mountPath} overlap; keep the store outside the project (or pass another --at)");
+
+            var writable = new List<string>();
+            foreach (string p in options.WritablePaths)
+            {
+                string full = Full(p);
+                if (!Path.Exists(full))
+                    throw new AgentFsException(Errno.ENOENT, $"--bind {full}: no such file or directory on the host");
+                if (Under(full, mountPath))
+                    throw new AgentFsException(Errno.EINVAL, $"--bind {full} lies inside the session at {mountPath}, which is writable already (a bind would write the base)");
+                if (Under(store.Path, full) || Under(ControlPaths.RuntimeDirectory, full))
+                    throw new AgentFsException(Errno.EINVAL, $"--bind {full} would make the store {store.Path} or the control sockets writable inside; bind a narrower path");
+                writable.Add(full);
+            }
+            var readOnly = new List<string>();
+            foreach (string p in options.ReadOnlyPaths)
+            {
+                string full = Full(p);
+                if (!Path.Exists(HostView(full, mountPath, store.BaseDirectoryPath)))
+                    throw new AgentFsException(Errno.ENOENT, $"--ro {full}: no such file or directory");
+                readOnly.Add(full);
+            }
+            var hidden = new List<(string, bool)>();
+            foreach (string p in options.HiddenPaths)
+            {
+                string full = Full(p);
+                string seen = HostView(full, mountPath, store.BaseDirectoryPath);
+                if (Directory.Exists(seen)) hidden.Add((full, true));
+                else if (File.Exists(seen)) hidden.Add((full, false));
+                // Nothing there: nothing to hide.
+            }
+            string cwd = Full(options.WorkingDirectory ?? Environment.CurrentDirectory);
+            if (!Under(cwd, mountPath)) cwd = mountPath;
+
+            Mark("checked");
+            fs = store.OpenFileSystem(options.Branch);
+            Mark("fs open");
+            string socket = ControlPaths.SocketFor(store.StoreId, options.Branch);
+            var layout = new SandboxLayout(mountPath, store.Path, store.StoreId, options.Branch, cwd,
+                File.Exists(socket) ? socket : null, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden);
+
+            var adapter = new AgentFuseFileSystem(fs, TimeSpan.FromHours(1));
+            var fuseOptions = new FuseMountOptions
+            {
+                FsName = "agentfs",
+                Subtype = "agentfs",
+                WritebackCache = true,
+                HandleKillPrivV2 = true,
+                Threads = Math.Max(2, Environment.ProcessorCount),
+                Log = options.Log,
+            };
+            byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
+            session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
+            {
+                launcher.Start(mountPath, store.BaseDirectoryPath, fd, data,
+                    (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
+                    SandboxPolicy.CommandInside(options.Command), script);
+                Mark("mounted");
+                return launcher.Pid;
+            });
+            adapter.Session = session;
+            Mark("init done");
+            return new SandboxedProcess(options, store, fs, session, launcher, layout);
+        }
+        catch
+        {
+            launcher.Kill();
+            session?.Dispose();
+            fs?.Dispose();
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Whether a Ctrl-C on this process's terminal reaches a sandboxed command by itself: stdin is a
+    /// terminal whose foreground process group is ours (the command shares it), so the caller need not stop it.</summary>
+    public static bool TerminalSignalsReachCommand()
+    {
+        int fg = Native.SandboxLibc.tcgetpgrp(0);
+        return fg > 0 && fg == Native.SandboxLibc.getpgrp();
+    }
+
+    /// <summary>With AGENTFS_RUN_TIMING=1, each phase of the start is reported on stderr: milliseconds since this
+    /// process started (how benchmarks/README.md's start-up figures were taken); otherwise null.</summary>
+    private static Action<string>? StartTiming()
+    {
+        if (Environment.GetEnvironmentVariable("AGENTFS_RUN_TIMING") != "1") return null;
+        var started = System.Diagnostics.Process.GetCurrentProcess().StartTime;
+        return what => Console.Error.WriteLine($"agentfs: timing: {what} at {(DateTime.Now - started).TotalMilliseconds:0} ms");
+    }
+
+    /// <summary>The file of the agentfs command inside: runs the same program as this process.</summary>
+    private static byte[] AgentfsScript(IReadOnlyList<string> command)
+    {
+        var sb = new StringBuilder("#!/bin/sh\nexec");
+        foreach (string part in command) sb.Append(" '").Append(part.Replace("'", "'\\''")).Append('\'');
+        sb.Append(" \"$@\"\n");
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    private static string Full(string path)
+    {
+        if (path.Length == 0 || path.Contains('\0'))
+            throw new AgentFsException(Errno.EINVAL, $"'{path.Replace("\0", "\\0")}' is not a usable path");
+        string full = Path.GetFullPath(path);
+        return full.Length > 1 ? full.TrimEnd('/') : full;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is <paramref name="dir"/> or lies below it.</summary>
+    internal static bool Under(string path, string dir) =>
+        path == dir || dir == "/" || path.StartsWith(dir + "/", StringComparison.Ordinal);
+
+    /// <summary>Where a path inside the sandbox is seen on the host to check it exists: below the mount path,
+    /// in the base (the session starts from it).</summary>
+    private static string HostView(string path, string mountPath, string baseDirectory) =>
+        Under(path, mountPath) ? baseDirectory + path[mountPath.Length..] : path;
+}

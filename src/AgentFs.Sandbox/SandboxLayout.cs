@@ -1,0 +1,18 @@
+namespace AgentFs.Sandbox;
+
+/// <summary>
+/// What <see cref="SandboxPolicy"/> needs besides the options, worked out by <see cref="Sandbox"/>: absolute
+/// paths, the session's control socket, and the descriptors bwrap reads its data from.
+/// </summary>
+internal sealed record SandboxLayout(
+    string MountPath,
+    string StorePath,
+    string StoreId,
+    string Branch,
+    string WorkingDirectory,
+    string? ControlSocket,
+    int SeccompFd,
+    int? AgentfsScriptFd,
+    IReadOnlyList<string> WritablePaths,
+    IReadOnlyList<string> ReadOnlyPaths,
+    IReadOnlyList<(string Path, bool IsDirectory)> HiddenPaths);
