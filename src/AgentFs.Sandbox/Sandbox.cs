@@ -54,7 +54,7 @@ public static class Sandbox
                     throw new AgentFsException(Errno.ENOENT, $"--bind {full}: no such file or directory on the host");
                 if (Under(full, mountPath))
                     throw new AgentFsException(Errno.EINVAL, $"--bind {full} lies inside the session at {mountPath}, which is writable already (a bind would write the base)");
-                if (Under(store.Path, full) || Under(ControlPaths.RuntimeDirectory, full))
+                if (Under(store.Path, full) || Under(ControlPaths.ChooseRuntimeDirectory(), full))
                     throw new AgentFsException(Errno.EINVAL, $"--bind {full} would make the store {store.Path} or the control sockets writable inside; bind a narrower path");
                 writable.Add(full);
             }
