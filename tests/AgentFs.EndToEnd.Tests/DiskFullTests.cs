@@ -70,6 +70,8 @@ public class DiskFullTests
 
             // Full again, and unmounted before there is room: what was not saved is named, by unmount (exit 1) and
             // by the serving process (here in the foreground: its exit code and stderr).
+            // The store now holds what phase one saved; give the next mount room to open (lease, WAL), then fill again.
+            Run($"mount -o remount,size=32m {small}");
             server = Process.Start(new ProcessStartInfo(Agentfs, ["mount", store, mnt]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
             var serverErr = server.StandardError.ReadToEndAsync();
             for (int i = 0; i < 300 && !AgentMount.IsMountPoint(mnt) && !server.HasExited; i++) Thread.Sleep(100);
