@@ -112,14 +112,8 @@ public sealed class ControlTrustTests : IDisposable
     [Fact]
     public void A_client_sends_nothing_to_a_control_socket_served_by_another_uid()
     {
-        Mode(_t.Root, "755");
-        string dir = PrivateDirectory(_t.Root, "theirs", owner: OtherUid);
-        string socket = Path.Combine(dir, "ctl.sock");
-        string log = Path.Combine(dir, "log"), ready = Path.Combine(dir, "ready");
-        using var fake = StartAsOtherUser(FakeServer, socket, log, ready);
-        try
+        WithFakeServerOfAnotherUid((socket, log) =>
         {
-            WaitFor(ready, fake);
             var request = new JsonObject { ["op"] = "checkpoint", ["message"] = "secret message", ["meta"] = new JsonObject { ["k"] = "secret value" } };
             var e = Assert.Throws<AgentFsException>(() => ControlClient.TrySendTo(socket, "the holder", holderUid: Me, request));
             Assert.Equal(Errno.EACCES, e.Errno);
@@ -129,18 +123,24 @@ public sealed class ControlTrustTests : IDisposable
             var sw = System.Diagnostics.Stopwatch.StartNew();
             while (!File.Exists(log) && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(20);
             Assert.Equal("CONNECTION \n", File.ReadAllText(log));
-        }
-        finally
-        {
-            fake.Kill();
-            fake.WaitForExit();
-        }
+        });
     }
 
     [Fact]
     public void A_root_client_accepts_the_holders_own_uid_but_no_other()
     {
         Assert.Equal(0u, Me); // the tests run as root (see the notes): root may control another user's holder
+        WithFakeServerOfAnotherUid((socket, _) =>
+        {
+            var reply = ControlClient.TrySendTo(socket, "the holder", holderUid: OtherUid, new JsonObject { ["op"] = "ping" });
+            Assert.True(reply!["ok"]!.GetValue<bool>());
+            Assert.Throws<AgentFsException>(() => ControlClient.TrySendTo(socket, "the holder", holderUid: 1234, new JsonObject { ["op"] = "ping" }));
+        });
+    }
+
+    /// <summary>Runs <paramref name="test"/> against the fake server, serving as another uid from that uid's 0700 directory.</summary>
+    private void WithFakeServerOfAnotherUid(Action<string, string> test)
+    {
         Mode(_t.Root, "755");
         string dir = PrivateDirectory(_t.Root, "theirs", owner: OtherUid);
         string socket = Path.Combine(dir, "ctl.sock");
@@ -149,9 +149,7 @@ public sealed class ControlTrustTests : IDisposable
         try
         {
             WaitFor(ready, fake);
-            var reply = ControlClient.TrySendTo(socket, "the holder", holderUid: OtherUid, new JsonObject { ["op"] = "ping" });
-            Assert.True(reply!["ok"]!.GetValue<bool>());
-            Assert.Throws<AgentFsException>(() => ControlClient.TrySendTo(socket, "the holder", holderUid: 1234, new JsonObject { ["op"] = "ping" }));
+            test(socket, log);
         }
         finally
         {
