@@ -22,20 +22,18 @@ internal sealed class NamespaceLauncher
     private static readonly object s_spawnLock = new();
 
     // bash, not sh: dash cannot name descriptors above 9.
-    // Before the session covers the mount path, the base is bound at BaseStage, on a tmpfs over this namespace's
-    // /dev/shm (the sandbox gets a /dev and a /dev/shm of its own, so nothing there is missed; the host never
-    // sees it: propagation is private): bwrap binds it read-only inside, for diff and patch.
+    // Before the session covers the mount path, the base is bound at the stage, an empty directory of this
+    // sandbox in the runtime directory (the host never sees the bind: propagation is private): bwrap binds it
+    // read-only inside, for diff and patch. Not over a directory of the host such as /dev/shm: that would hide
+    // what is there from --bind and --ro.
     private const string Script =
-        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5; shift 5\n" +
-        "mount -n -t tmpfs -o size=64k,mode=0700 agentfs-stage /dev/shm && mkdir " + BaseStage + " && mount -n --bind \"$base\" " + BaseStage + " || exit 125\n" +
+        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 stage=$6; shift 6\n" +
+        "mount -n --bind \"$base\" \"$stage\" || exit 125\n" +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
         "echo >&\"$ready_fd\"\n" +
         // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready pipe.
         "eval \"exec $fuse_fd<&- $ready_fd>&-\"\n" +
         "exec \"$@\"\n";
-
-    /// <summary>Where the launcher's namespace shows the base directory (see the script).</summary>
-    public const string BaseStage = "/dev/shm/base";
 
     private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
@@ -51,7 +49,7 @@ internal sealed class NamespaceLauncher
     /// thread of its own that lives until the process ends: the parent-death signal follows the thread that
     /// forked, not the process, and a pool thread may end any time.
     /// </summary>
-    public void Start(string mountPath, string baseDirectory, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
+    public void Start(string mountPath, string baseDirectory, string baseStage, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
         IReadOnlyList<string> commandInside, byte[]? agentfsScript)
     {
         string bwrap = Tools.Find("bwrap", "bubblewrap");
@@ -66,7 +64,7 @@ internal sealed class NamespaceLauncher
         {
             var psi = new ProcessStartInfo(unshare) { UseShellExecute = false };
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
-                         "/bin/bash", "-c", Script, "agentfs-launch", fuseFd.ToString(), readyWrite.ToString(), mountPath, mountData, baseDirectory, bwrap])
+                         "/bin/bash", "-c", Script, "agentfs-launch", fuseFd.ToString(), readyWrite.ToString(), mountPath, mountData, baseDirectory, baseStage, bwrap])
                 psi.ArgumentList.Add(arg);
             foreach (string arg in bwrapArguments(seccompFd, scriptFd < 0 ? null : scriptFd)) psi.ArgumentList.Add(arg);
             psi.ArgumentList.Add("--");

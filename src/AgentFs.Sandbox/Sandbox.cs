@@ -33,6 +33,7 @@ public static class Sandbox
         AgentFileSystem? fs = null;
         FuseSession? session = null;
         var launcher = new NamespaceLauncher();
+        string? stage = null;
         try
         {
             string mountPath = Full(options.MountPath ?? store.BaseDirectoryPath);
@@ -82,7 +83,8 @@ public static class Sandbox
             fs = store.OpenFileSystem(options.Branch);
             Mark("fs open");
             string socket = ControlPaths.SocketFor(store.StoreId, options.Branch);
-            var layout = new SandboxLayout(mountPath, store.Path, store.StoreId, options.Branch, cwd,
+            stage = BaseStage.Create();
+            var layout = new SandboxLayout(mountPath, store.Path, store.StoreId, options.Branch, cwd, stage,
                 File.Exists(socket) ? socket : null, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden);
 
             var adapter = new AgentFuseFileSystem(fs, TimeSpan.FromHours(1));
@@ -98,7 +100,7 @@ public static class Sandbox
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
             {
-                launcher.Start(mountPath, store.BaseDirectoryPath, fd, data,
+                launcher.Start(mountPath, store.BaseDirectoryPath, stage, fd, data,
                     (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
                     SandboxPolicy.CommandInside(options.Command), script);
                 Mark("mounted");
@@ -114,6 +116,7 @@ public static class Sandbox
             session?.Dispose();
             fs?.Dispose();
             store.Dispose();
+            if (stage != null) BaseStage.Remove(stage);
             throw;
         }
     }

@@ -10,6 +10,7 @@ internal sealed record SandboxLayout(
     string StoreId,
     string Branch,
     string WorkingDirectory,
+    string BaseStage,
     string? ControlSocket,
     int SeccompFd,
     int? AgentfsScriptFd,

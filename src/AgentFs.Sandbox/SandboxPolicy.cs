@@ -80,7 +80,7 @@ internal static class SandboxPolicy
             Add("--ro-bind", socket, Path.Combine(RuntimeDirectoryInside, Path.GetFileName(socket)));
         // The base, read-only, beside the session: the session covers the base's own path, and agentfs diff and
         // patch read the base (AGENTFS_SANDBOX_BASE tells them where).
-        Add("--ro-bind", NamespaceLauncher.BaseStage, BaseInside);
+        Add("--ro-bind", layout.BaseStage, BaseInside);
         if (layout.AgentfsScriptFd is int scriptFd)
             Add("--perms", "0755", "--ro-bind-data", scriptFd.ToString(), Path.Combine(BinDirectoryInside, "agentfs"));
 

@@ -23,6 +23,7 @@ public sealed class SandboxedProcess : IDisposable
         _session = session;
         _launcher = launcher;
         MountPath = layout.MountPath;
+        _baseStage = layout.BaseStage;
         WorkingDirectory = layout.WorkingDirectory;
         Record = new SandboxRecord(store.Path, fs.Branch, MountPath, Environment.ProcessId, launcher.Pid, options.Command,
             options.Network.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
@@ -30,6 +31,7 @@ public sealed class SandboxedProcess : IDisposable
     }
 
     private readonly string _registryFile;
+    private readonly string _baseStage;
 
     /// <summary>What <c>agentfs status</c> shows of this sandbox.</summary>
     public SandboxRecord Record { get; }
@@ -104,6 +106,7 @@ public sealed class SandboxedProcess : IDisposable
             Store.Dispose();
             if (_registryFile.Length > 0)
                 try { File.Delete(_registryFile); } catch (Exception) { }
+            BaseStage.Remove(_baseStage);
         }
     }
 }
