@@ -87,26 +87,7 @@ public sealed class AgentMount : IDisposable
         {
             fs = store.OpenFileSystem(options.Branch, options.ReadOnly);
             var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough };
-            var fuseOptions = new FuseMountOptions
-            {
-                FsName = "agentfs",
-                Subtype = "agentfs",
-                ReadOnly = options.ReadOnly,
-                WritebackCache = options.WritebackCache && !options.ReadOnly && !options.Passthrough,
-                Passthrough = options.Passthrough,
-                // We drop set-id bits and security.capability ourselves, so the kernel need not ask for
-                // security.capability before every write (AgentFuseFileSystem.KillPrivilegesOnOpen).
-                HandleKillPrivV2 = true,
-                // ACLs work as on a local file system: the kernel checks with them, the library keeps them
-                // (AgentFs.Overlay.PosixAcl), and the library applies the umask (none where a default ACL rules).
-                PosixAcl = true,
-                Threads = options.Threads,
-                Log = options.Log,
-                CollectStats = options.CollectStats,
-            };
-            // A tuning switch for measurements (benchmarks/README.md); the default is what was measured best.
-            if (int.TryParse(Environment.GetEnvironmentVariable("AGENTFS_FUSE_READAHEAD_KB"), out int readAheadKb) && readAheadKb >= 0)
-                fuseOptions.ReadAheadKb = readAheadKb;
+            var fuseOptions = FuseOptions(options);
             FuseSession session;
             try { session = FuseSession.Mount(mp, adapter, fuseOptions); }
             catch (FuseException e)
@@ -181,6 +162,35 @@ public sealed class AgentMount : IDisposable
     /// <summary>Detaches the FUSE mount at a path (umount2 MNT_DETACH as root, fusermount3 -u -z otherwise); returns an errno.</summary>
     public static int UnmountPath(string mountPoint) =>
         FuseMounter.Unmount(mountPoint, Environment.UserName != "root", new FuseMountOptions());
+
+    /// <summary>
+    /// The FUSE settings of a mounted branch, for <c>agentfs mount</c> and for the sandbox of <c>agentfs run</c>
+    /// alike: one place, so that a session behaves the same in both (ACLs, caching, set-id handling).
+    /// </summary>
+    public static FuseMountOptions FuseOptions(AgentMountOptions options)
+    {
+        var fuseOptions = new FuseMountOptions
+        {
+            FsName = "agentfs",
+            Subtype = "agentfs",
+            ReadOnly = options.ReadOnly,
+            WritebackCache = options.WritebackCache && !options.ReadOnly && !options.Passthrough,
+            Passthrough = options.Passthrough,
+            // We drop set-id bits and security.capability ourselves, so the kernel need not ask for
+            // security.capability before every write (AgentFuseFileSystem.KillPrivilegesOnOpen).
+            HandleKillPrivV2 = true,
+            // ACLs work as on a local file system: the kernel checks with them, the library keeps them
+            // (AgentFs.Overlay.PosixAcl), and the library applies the umask (none where a default ACL rules).
+            PosixAcl = true,
+            Threads = options.Threads,
+            Log = options.Log,
+            CollectStats = options.CollectStats,
+        };
+        // A tuning switch for measurements (benchmarks/README.md); the default is what was measured best.
+        if (int.TryParse(Environment.GetEnvironmentVariable("AGENTFS_FUSE_READAHEAD_KB"), out int readAheadKb) && readAheadKb >= 0)
+            fuseOptions.ReadAheadKb = readAheadKb;
+        return fuseOptions;
+    }
 
     /// <summary>Unmounts (the kernel detaches; the session ends when no file is open on it any more).</summary>
     public void Unmount() => _session.Unmount();

@@ -87,16 +87,10 @@ public static class Sandbox
             var layout = new SandboxLayout(mountPath, store.Path, store.StoreId, options.Branch, cwd, stage,
                 File.Exists(socket) ? socket : null, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden);
 
-            var adapter = new AgentFuseFileSystem(fs, TimeSpan.FromHours(1));
-            var fuseOptions = new FuseMountOptions
-            {
-                FsName = "agentfs",
-                Subtype = "agentfs",
-                WritebackCache = true,
-                HandleKillPrivV2 = true,
-                Threads = Math.Max(2, Environment.ProcessorCount),
-                Log = options.Log,
-            };
+            // The same file system as `agentfs mount` serves (ACLs, caching, set-id handling).
+            var mountOptions = new AgentMountOptions { Branch = options.Branch, Log = options.Log };
+            var adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout);
+            var fuseOptions = AgentMount.FuseOptions(mountOptions);
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
             {
