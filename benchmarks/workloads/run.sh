@@ -11,6 +11,7 @@
 #   REPS=N             repetitions (default 3, QUICK: 1); systems are interleaved within each repetition
 #   QUICK=1            small sizes, for checking the suite itself
 #   SYSTEMS="..."      subset/order of: native overlay fuse-overlayfs agentfs agentfs-passthrough agentfs-nowb
+#                      agentfs-run (each workload inside `agentfs run`, timed there; not in the default list)
 #                      (default: all but agentfs-nowb; agentfs-passthrough only if `agentfs mount` has
 #                      --passthrough; agentfs-nowb is agentfs with --no-writeback-cache)
 #   WORKLOADS="..."    subset of: seqread-cold seqread-warm seqwrite randrw smallfiles git npm make checkpoint
@@ -30,6 +31,15 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
+if [[ ${1:-} == --inside ]]; then
+  # The agentfs-run system: run.sh started this inside `agentfs run` (see run_in_sandbox), with the suite's
+  # variables in the environment; the workload runs and is timed here, in the sandbox.
+  # shellcheck source=workloads.sh
+  source "$here/workloads.sh"
+  drop_caches() { sync; }   # /proc/sys is read-only inside; run_in_sandbox dropped the caches before entering
+  "wl_$2"
+  exit $?
+fi
 QUICK="${QUICK:-0}"
 if [[ $QUICK == 1 ]]; then
   REPS="${REPS:-1}"; SEQ_MB=256; RAND_MB=64; RAND_OPS=5000; SMALL_N=2000; GIT_FILES=1000; BUILD_N=40
@@ -57,10 +67,9 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 LOOPDEV=""
 declare -A MOUNTED_PIDS=()   # mount point -> pid of the agentfs process serving it (ours)
 
-# ---- output ----------------------------------------------------------------------------------------
-elapsed() { local s=$((EPOCHSECONDS - START)); printf '%02d:%02d' $((s / 60)) $((s % 60)); }
-log() { printf '[%s] %s\n' "$(elapsed)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# ---- output, timing and the workloads themselves ---------------------------------------------------
+# shellcheck source=workloads.sh
+source "$here/workloads.sh"
 
 # ---- cleanup ---------------------------------------------------------------------------------------
 our_mounts() { # mount points under $ROOT (deepest first), from /proc/mounts
@@ -177,7 +186,7 @@ for s in $SYSTEMS; do
     overlay) grep -qw overlay /proc/filesystems || continue ;;
     agentfs-passthrough) [[ $MOUNT_HELP == *"--passthrough"* ]] || { log "agentfs mount has no --passthrough; skipping agentfs-passthrough"; continue; } ;;
     agentfs-nowb) [[ $MOUNT_HELP == *"--no-writeback-cache"* ]] || continue ;;
-    native|fuse-overlayfs|agentfs) ;;
+    native|fuse-overlayfs|agentfs|agentfs-run) ;;
     *) die "unknown system $s" ;;
   esac
   sys_list+=("$s")
@@ -302,6 +311,11 @@ setup_system() { # system workload: fresh state, sets MNT
       MNT="$d/mnt"; mkdir -p "$d/upper" "$d/work" "$MNT"
       fuse-overlayfs -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$MNT"
       ;;
+    agentfs-run)
+      # mounted by `agentfs run` in the sandbox's own mount namespace, when the workload starts
+      MNT="$d/mnt"; CUR_STORE="$d/store/store.agentfs"; mkdir -p "$MNT" "$d/store"
+      "${AGENTFS[@]}" init "$CUR_STORE" --base "$BASE" >/dev/null
+      ;;
     agentfs*)
       MNT="$d/mnt"; CUR_STORE="$d/store.agentfs"; mkdir -p "$MNT"
       "${AGENTFS[@]}" init "$CUR_STORE" --base "$BASE" >/dev/null
@@ -314,13 +328,12 @@ setup_system() { # system workload: fresh state, sets MNT
 teardown_system() {
   local s=$1 d="$SYS/$1"
   cd /
-  [[ $s != native ]] && release_mount "$d/mnt"
+  [[ $s != native && $s != agentfs-run ]] && release_mount "$d/mnt"
   if grep -qs " $d/mnt " /proc/mounts; then die "could not unmount $d/mnt"; fi
   rm -rf "$d"
   sync
 }
 
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 warm() { # read files (from the underlying filesystem, not through a mount) into the page cache
   local p
   for p in "$@"; do [[ -e $p ]] && find "$p" -type f -print0 | xargs -0 -r cat >/dev/null; done
@@ -331,133 +344,22 @@ SAMPLES="$ROOT/samples.tsv"; : >"$SAMPLES"
 NOTES=()
 CUR=""   # "rep system" of the measurement under way
 CUR_LOG=""
-record() { printf '%s\t%s\t%s\t%s\tok\t\n' "$REP" "$1" "$SYSNAME" "$2" >>"$SAMPLES"; }
-record_fail() {
-  local why; why=$(tail -5 "$CUR_LOG" 2>/dev/null | tr '\t\n' '  ' | cut -c1-600)
-  printf '%s\t%s\t%s\t\tfailed\t%s\n' "$REP" "$1" "$SYSNAME" "exit $2: $why" >>"$SAMPLES"
-  log "    FAILED $1 on $SYSNAME (exit $2): $why"
-}
-verify() { # label cmd...: an untimed correctness check of what the workload left; a failure is recorded
-  local label=$1 rc=0; shift
-  printf '$ %s\n' "$*" >>"$CUR_LOG"
-  timeout -k 10 "$WL_TIMEOUT" "$@" >>"$CUR_LOG" 2>&1 </dev/null || rc=$?
-  ((rc == 0)) || record_fail "verify-$label" "$rc"
-  return 0
-}
-secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'; }
-
-tm() { # label cmd... : runs cmd, records its wall time under label
-  local label=$1; shift
-  local t0=$EPOCHREALTIME rc=0 s
-  timeout -k 10 "$WL_TIMEOUT" "$@" >>"$CUR_LOG" 2>&1 </dev/null || rc=$?
-  s=$(secs_since "$t0")
-  if ((rc == 0)); then
-    record "$label" "$s"
-    printf '[%s]     %-16s %-20s %9.3f s\n' "$(elapsed)" "$label" "$SYSNAME" "$s" >&2
-  else
-    record_fail "$label" "$rc"
+# The agentfs-run system: the workload runs inside `agentfs run STORE --at MNT` (the branch mounted in the
+# sandbox's mount namespace, host read-only, --net none) and is timed there, by the same functions as for
+# the other systems; the files it writes outside the session (samples, its log, npm's cache) are --bind.
+run_in_sandbox() { # workload
+  local wl=$1 rc=0
+  if [[ $wl == seqread-cold ]]; then
+    dd if="$BASE/data/seq.bin" of=/dev/null bs=1M iflag=direct status=none 2>/dev/null || true
+    echo 3 >/proc/sys/vm/drop_caches
   fi
+  (
+    export START MNT BASE FIX TOOLS SRC_SHM SAMPLES REP SYSNAME CUR_LOG WL_TIMEOUT HAVE_FIO RAND_MB RAND_OPS SMALL_N SMALL_SIZE BUILD_N
+    exec "${AGENTFS[@]}" run "$CUR_STORE" --at "$MNT" --net none --bind "$LOGS" --bind "$SAMPLES" --bind "$FIX" \
+      --bind "$SRC_SHM" -- bash "$here/run.sh" --inside "$wl"
+  ) >>"$CUR_LOG" 2>&1 </dev/null || rc=$?
+  ((rc == 0)) || record_fail "$wl-sandbox" "$rc"
   return $rc
-}
-
-# ---- workloads -------------------------------------------------------------------------------------
-# Each runs on a fresh mount ($MNT) of system $SYSNAME, made after the workload's inputs outside the mount
-# were read into the page cache; only the tm lines are timed, verify lines check what was left.
-wl_seqread-cold() {
-  # "Cold" is the guest's page cache. The virtual disk's host may cache what was read recently, which
-  # made whichever system read the file first slower; an untimed O_DIRECT read of the base file (which
-  # fills no guest cache) puts every system in the same state: host warm, guest cold.
-  dd if="$BASE/data/seq.bin" of=/dev/null bs=1M iflag=direct status=none 2>/dev/null || true
-  drop_caches
-  tm seqread-cold dd if="$MNT/data/seq.bin" of=/dev/null bs=1M
-}
-wl_seqread-warm() {
-  dd if="$MNT/data/seq.bin" of=/dev/null bs=1M status=none
-  tm seqread-warm dd if="$MNT/data/seq.bin" of=/dev/null bs=1M
-  verify seqread-content cmp "$MNT/data/seq.bin" "$SRC_SHM"
-}
-wl_seqwrite() {
-  cat "$SRC_SHM" >/dev/null
-  tm seqwrite-fsync dd if="$SRC_SHM" of="$MNT/seqwrite.bin" bs=1M conv=fsync || return 1
-  verify seqwrite-content cmp "$MNT/seqwrite.bin" "$SRC_SHM"
-}
-wl_randrw() {
-  if ((HAVE_FIO)); then
-    tm randrw-4k fio --name=randrw --filename="$MNT/data/rand.bin" --rw=randrw --rwmixread=50 --bs=4k \
-      --size="${RAND_MB}M" --number_ios="$RAND_OPS" --ioengine=psync --end_fsync=1 --randrepeat=1 \
-      --norandommap --invalidate=0 --output-format=terse
-  else
-    tm randrw-4k "$TOOLS/randrw" "$MNT/data/rand.bin" "$RAND_OPS"
-  fi
-}
-wl_smallfiles() {
-  local t0=$EPOCHREALTIME out rc=0 s
-  out=$(timeout -k 10 "$WL_TIMEOUT" "$TOOLS/smallfiles" "$MNT/small" "$SMALL_N" "$SMALL_SIZE" 2>>"$CUR_LOG") || rc=$?
-  s=$(secs_since "$t0")
-  if ((rc != 0)); then record_fail smallfiles "$rc"; return 1; fi
-  record smallfiles "$s"
-  printf '[%s]     %-16s %-20s %9.3f s  %s\n' "$(elapsed)" smallfiles "$SYSNAME" "$s" "$out" >&2
-  local phase
-  for phase in create stat read delete; do
-    record "smallfiles-$phase" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$out" "$phase")"
-  done
-}
-wl_git() {
-  tm git-clone git clone -q --no-hardlinks "file://$FIX/repo.git" "$MNT/clone" || return 1
-  sync
-  tm git-status git -C "$MNT/clone" status --porcelain || return 1
-  # the clone must be clean: anything listed means files read back differently from what was written
-  verify git-clean bash -c "out=\$(git -C '$MNT/clone' status --porcelain) && [[ -z \$out ]] || { echo \"git status lists: \$(head -c 300 <<<\"\$out\")\"; exit 1; }"
-  verify git-fsck git -C "$MNT/clone" fsck --no-progress
-  # the checked-out files hash to what the index says (git status trusts stat data; this reads every file)
-  verify git-content bash -c "diff <(git -C '$MNT/clone' ls-files -s | awk '{ print \$2 }') <(cd '$MNT/clone' && git ls-files -z | xargs -0 git hash-object --) >/dev/null || { echo 'checked-out content differs from the index'; exit 1; }"
-}
-wl_npm() {
-  tm npm-install bash -c "cd '$MNT/proj' && npm install --offline --cache '$FIX/npm-cache' --no-audit --no-fund --loglevel=error" || return 1
-  sync
-  verify npm-require bash -c "cd '$MNT/proj' && node -e \"require('express'); require('lodash')\""
-  tm npm-rm rm -rf "$MNT/proj/node_modules" || return 1
-  verify npm-rm-empty bash -c "[[ ! -e '$MNT/proj/node_modules' ]] || { echo 'node_modules still exists:'; find '$MNT/proj/node_modules' | head; exit 1; }"
-}
-wl_make() {
-  tm make-j2 make -C "$MNT/build" -j2 -s || return 1
-  verify make-objects bash -c "n=\$(ls '$MNT/build/obj/'*.o | wc -l); [[ \$n == $((BUILD_N + 1)) ]] || { echo \"\$n objects, expected $((BUILD_N + 1))\"; exit 1; }"
-  verify make-app-runs "$MNT/build/app"
-  verify make-uptodate bash -c "out=\$(make -C '$MNT/build' -q 2>&1) || { echo \"make -q: a second make would rebuild: \$out\"; exit 1; }"
-}
-CKPT_PROBED=0
-CKPT_MOUNTED=1   # cleared if `agentfs checkpoint` refuses a mounted store (then the store is unmounted for it)
-wl_checkpoint() { # agentfs only: checkpoint and branch of a store holding little, then much data
-  local out
-  if ((CKPT_MOUNTED == 1 && CKPT_PROBED == 0)); then # can a mounted store be checkpointed? (on the empty store)
-    CKPT_PROBED=1
-    if ! out=$(timeout 300 "${AGENTFS[@]}" checkpoint "$CUR_STORE" -m probe 2>&1); then
-      CKPT_MOUNTED=0
-      NOTES+=("\`agentfs checkpoint STORE\` with the store mounted failed ($out); checkpoints were timed unmounted")
-      log "    checkpoint of a mounted store failed ($out); timing checkpoints unmounted"
-    fi
-  fi
-  mkdir -p "$MNT/ck"
-  tm cli-noop "${AGENTFS[@]}" branches "$CUR_STORE" || true
-  dd if="$SRC_SHM" of="$MNT/ck/a.bin" bs=1M count=$CKPT_SMALL_MB conv=fsync status=none
-  ckpt_pair "${CKPT_SMALL_MB}M" || return 1
-  if ! grep -qs " $MNT " /proc/mounts; then
-    # shellcheck disable=SC2046
-    agentfs_mount "$CUR_STORE" "$MNT" $(agentfs_mount_opts "$SYSNAME") || return 1
-  fi
-  dd if="$SRC_SHM" of="$MNT/ck/b.bin" bs=1M count=$((CKPT_BIG_MB - CKPT_SMALL_MB)) conv=fsync status=none
-  ckpt_pair "${CKPT_BIG_MB}M" || return 1
-  # the same right away, with nothing new: what a checkpoint costs when no data is waiting to be committed
-  tm "checkpoint-again-${CKPT_BIG_MB}M" "${AGENTFS[@]}" checkpoint "$CUR_STORE"
-}
-ckpt_pair() { # tag: time a checkpoint, then a branch from it (store mounted if the command allows it)
-  local tag=$1 id
-  sync
-  ((CKPT_MOUNTED)) || release_mount "$MNT"
-  tm "checkpoint-$tag" "${AGENTFS[@]}" checkpoint "$CUR_STORE" || return 1
-  id=$(tail -1 "$CUR_LOG" | tr -d '[:space:]')
-  [[ $id =~ ^[0-9]+$ ]] || { record_fail "branch-$tag" "no-checkpoint-id"; return 1; }
-  tm "branch-$tag" "${AGENTFS[@]}" branch "$CUR_STORE" "b-$tag" --from "$id"
 }
 
 # Inputs of each workload, read into the page cache before its mount is made (from outside the mounts):
@@ -503,7 +405,7 @@ for REP in $(seq 1 "$REPS"); do
         continue
       fi
       sync
-      "wl_$wl" || true
+      if [[ $SYSNAME == agentfs-run ]]; then run_in_sandbox "$wl" || true; else "wl_$wl" || true; fi
       teardown_system "$SYSNAME" >>"$CUR_LOG" 2>&1 || { log "teardown of $SYSNAME failed: $(tail -3 "$CUR_LOG" | tr '\n' ' ')"; release_mount "$SYS/$SYSNAME/mnt"; }
     done
   done

@@ -25,6 +25,7 @@ SYSTEM_TITLES = {
     "agentfs": "AgentFs",
     "agentfs-passthrough": "AgentFs passthrough",
     "agentfs-nowb": "AgentFs no writeback",
+    "agentfs-run": "AgentFs in agentfs run",
 }
 COLORS = {
     "overlay": "#4C78A8",
@@ -32,6 +33,7 @@ COLORS = {
     "agentfs": "#54A24B",
     "agentfs-passthrough": "#B279A2",
     "agentfs-nowb": "#72B7B2",
+    "agentfs-run": "#E45756",
 }
 
 # (label, workload of run.sh, title template, target ratio to native or None, is a sub-row)
