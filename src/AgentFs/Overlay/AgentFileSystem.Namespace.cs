@@ -430,16 +430,31 @@ public sealed partial class AgentFileSystem
             list.Add(new DirectoryEntry(name, v.Ino, (uint)v.Type << 12, Cookie(name)));
             if (firstOnly) break;
         }
-        list.Sort(static (a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Name.AsSpan().SequenceCompareTo(b.Name));
+        SortByOffset(list);
         return list;
     }
 
-    /// <summary>The readdir offset of a name: a 63-bit FNV-1a hash, above the 0..2 that mean start, '.' and '..'.</summary>
+    /// <summary>
+    /// Orders a listing by offset and makes the offsets strictly increasing: two names whose hashes collide (63
+    /// bits: by chance never, but a hostile agent can make FNV collide on purpose) would share one offset, and a
+    /// readdir that stopped between them would go on after both, hiding the second. The later one of equal
+    /// offsets (by name) takes the next free value.
+    /// </summary>
+    internal static void SortByOffset(List<DirectoryEntry> list)
+    {
+        list.Sort(static (a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Name.AsSpan().SequenceCompareTo(b.Name));
+        for (int i = 1; i < list.Count; i++)
+            if (list[i].Offset <= list[i - 1].Offset)
+                list[i] = list[i] with { Offset = list[i - 1].Offset + 1 };
+    }
+
+    /// <summary>The readdir offset of a name: a 62-bit FNV-1a hash, above the 0..2 that mean start, '.' and '..'
+    /// (62 bits leave room above for the offsets <see cref="SortByOffset"/> moves on a collision).</summary>
     public static long Cookie(ReadOnlySpan<byte> name)
     {
         ulong h = 14695981039346656037UL;
         foreach (byte b in name) h = (h ^ b) * 1099511628211UL;
-        long c = (long)(h >> 1);
+        long c = (long)(h >> 2);
         return c < 3 ? c + 3 : c;
     }
 
