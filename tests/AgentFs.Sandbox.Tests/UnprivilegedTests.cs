@@ -93,20 +93,28 @@ public sealed class UnprivilegedTests : IDisposable
         Assert.Equal("the project\nappended\n", again.Stdout);
     }
 
-    [Fact]
-    public void SIGKILL_of_an_unprivileged_run_leaves_no_process_no_mount_and_no_lease()
+    [Theory]
+    [InlineData("KILL")]
+    [InlineData("TERM")]
+    public void A_signal_to_an_unprivileged_run_leaves_no_process_no_mount_and_no_lease(string signal)
     {
         _user.GrantFuseDevice();
         string marker = $"32{Random.Shared.Next(100000, 999999)}";
         using var run = _user.Start(_p.BaseDir, "run", _p.StorePath, "--", "bash", "-c",
-            $"echo before-kill > written.txt; sync written.txt; sleep {marker} & echo ready; wait");
+            $"echo before-kill > written.txt; sync written.txt; echo unsynced > pending.txt; sleep {marker} & echo ready; wait");
         run.StandardInput.Close();
         SandboxProject.WaitForLine(run, "ready");
         Assert.NotEmpty(SandboxProject.ProcessesWith("sleep " + marker));
         Assert.Contains(_p.StorePath, _user.Agent(_p.Root, "status").Stdout);
 
-        run.Kill(); // SIGKILL
-        run.WaitForExit();
+        Process.Start("kill", ["-" + signal, run.Id.ToString()])!.WaitForExit();
+        Assert.True(run.WaitForExit(30_000), "agentfs run did not end after SIG" + signal);
+        if (signal == "TERM")
+        {
+            Assert.Equal(143, run.ExitCode);
+            // What was still in the kernel's cache when the signal came was committed too.
+            Assert.Equal("unsynced\n", System.Text.Encoding.UTF8.GetString(SessionFile("pending.txt")));
+        }
 
         Assert.True(SandboxProject.Eventually(() => SandboxProject.ProcessesWith("sleep " + marker).Count == 0),
             "a process of the sandbox survived: " + string.Join(',', SandboxProject.ProcessesWith("sleep " + marker)));
