@@ -11,7 +11,8 @@ namespace AgentFs.Control;
 /// <para>
 /// Invariant: a runtime directory is used only when it is a real directory (not a symlink) owned by the
 /// user whose processes listen in it, not writable by group or others, below ancestors that only root or
-/// that user can change (or that are sticky, like /tmp). Whoever can write the directory can swap the
+/// that user can change (or that are sticky, like /tmp; in a user namespace that does not map root, as inside
+/// <c>agentfs run</c> without root, root's ancestors show as the overflow uid and count as root's). Whoever can write the directory can swap the
 /// socket for a server of their own that reads every request (checkpoint messages, metadata) and answers
 /// "ok" while nothing happens; the checks keep other users out, and the peer credentials of each
 /// connection (<see cref="ControlClient"/>, <see cref="ControlServer"/>) catch what the checks cannot.
