@@ -6,6 +6,7 @@ namespace AgentFs.Sandbox;
 /// <summary>
 /// Starts the process that holds the sandbox's mount namespace and becomes bwrap:
 /// <code>unshare --mount --propagation private -- setpriv --pdeathsig KILL -- /bin/bash -c SCRIPT ... bwrap ARGS -- CMD</code>
+/// (not root: <c>unshare --user --map-current-user --keep-caps --mount ... SCRIPT ... setpriv --ambient-caps -all -- bwrap ...</c>)
 /// The script mounts the branch (the /dev/fuse descriptor this process serves) at the mount path inside that
 /// namespace, says so on the ready pipe, closes both descriptors and execs bwrap. So the FUSE mount never exists
 /// in the host's namespace (the base directory stays visible there, and no dead mount can be left behind): it
@@ -26,11 +27,16 @@ internal sealed class NamespaceLauncher
     // sandbox in the runtime directory (the host never sees the bind: propagation is private): bwrap binds it
     // read-only inside, for diff and patch. Not over a directory of the host such as /dev/shm: that would hide
     // what is there from --bind and --ro.
+    // Not root (go_fd is a pipe, not "-"): the kernel mounts FUSE only on a /dev/fuse opened in the mounter's own user
+    // namespace, so the script opens it there, tells agentfs run its number on the ready pipe, and waits on the go
+    // pipe until agentfs run has taken a copy (pidfd_getfd) to serve.
     private const string Script =
-        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 stage=$6; shift 6\n" +
+        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7; shift 7\n" +
         "mount -n --bind \"$base\" \"$stage\" || exit 125\n" +
-        "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
-        "echo >&\"$ready_fd\"\n" +
+        "if [ \"$go_fd\" != - ]; then exec {fuse_fd}<>/dev/fuse || exit 125; fi\n" +
+        "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,fd=$fuse_fd,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
+        "echo \"$fuse_fd\" >&\"$ready_fd\"\n" +
+        "if [ \"$go_fd\" != - ]; then read -r _ <&\"$go_fd\" || exit 125; eval \"exec $go_fd<&-\"; fi\n" +
         // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready pipe.
         "eval \"exec $fuse_fd<&- $ready_fd>&-\"\n" +
         "exec \"$@\"\n";
@@ -49,7 +55,7 @@ internal sealed class NamespaceLauncher
     /// thread of its own that lives until the process ends: the parent-death signal follows the thread that
     /// forked, not the process, and a pool thread may end any time.
     /// </summary>
-    public void Start(string mountPath, string baseDirectory, string baseStage, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
+    public void Start(bool unprivileged, string mountPath, string baseDirectory, string baseStage, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
         IReadOnlyList<string> commandInside, byte[]? agentfsScript)
     {
         string bwrap = Tools.Find("bwrap", "bubblewrap");
@@ -57,15 +63,33 @@ internal sealed class NamespaceLauncher
         string setpriv = Tools.Find("setpriv", "util-linux");
         Tools.Find("mount", "mount");
 
+        // The script adds fd= itself (not root, it is a descriptor of its own).
+        string fdOption = $"fd={fuseFd},";
+        if (!mountData.StartsWith(fdOption, StringComparison.Ordinal))
+            throw new ArgumentException($"the mount data must start with {fdOption}", nameof(mountData));
+        string mountDataWithoutFd = mountData[fdOption.Length..];
+
         int seccompFd = SandboxLibc.PipeWith(TerminalInjectionFilter.Program());
         int scriptFd = agentfsScript is null ? -1 : SandboxLibc.PipeWith(agentfsScript);
         var (readyRead, readyWrite) = SandboxLibc.Pipe();
+        var (goRead, goWrite) = unprivileged ? SandboxLibc.Pipe() : (-1, -1);
         try
         {
             var psi = new ProcessStartInfo(unshare) { UseShellExecute = false };
+            // Not root: a user namespace first, owning the mount namespace, in which the launcher may mount. It maps
+            // the user to itself (not to 0), so the FUSE requests carry the user's own uid and the uids agentfs run
+            // reports (the base's owners) mean the same inside: files stay the user's. Its capabilities in that
+            // namespace survive the exec only as ambient ones (--keep-caps), and are dropped again before bwrap,
+            // which refuses to start with capabilities it did not get from being setuid.
+            if (unprivileged)
+                foreach (string arg in (string[])["--user", "--map-current-user", "--keep-caps"]) psi.ArgumentList.Add(arg);
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
-                         "/bin/bash", "-c", Script, "agentfs-launch", fuseFd.ToString(), readyWrite.ToString(), mountPath, mountData, baseDirectory, baseStage, bwrap])
+                         "/bin/bash", "-c", Script, "agentfs-launch", unprivileged ? "-" : fuseFd.ToString(), readyWrite.ToString(), mountPath,
+                         mountDataWithoutFd, baseDirectory, unprivileged ? goRead.ToString() : "-", baseStage])
                 psi.ArgumentList.Add(arg);
+            if (unprivileged)
+                foreach (string arg in (string[])[setpriv, "--inh-caps", "-all", "--ambient-caps", "-all", "--"]) psi.ArgumentList.Add(arg);
+            psi.ArgumentList.Add(bwrap);
             foreach (string arg in bwrapArguments(seccompFd, scriptFd < 0 ? null : scriptFd)) psi.ArgumentList.Add(arg);
             psi.ArgumentList.Add("--");
             foreach (string arg in commandInside) psi.ArgumentList.Add(arg);
@@ -78,7 +102,9 @@ internal sealed class NamespaceLauncher
                 {
                     lock (s_spawnLock)
                     {
-                        int[] passed = scriptFd < 0 ? [fuseFd, readyWrite, seccompFd] : [fuseFd, readyWrite, seccompFd, scriptFd];
+                        var passed = new List<int> { readyWrite, seccompFd };
+                        if (unprivileged) passed.Add(goRead); else passed.Add(fuseFd);
+                        if (scriptFd >= 0) passed.Add(scriptFd);
                         foreach (int fd in passed) SandboxLibc.SetInheritable(fd, true);
                         try { _process = Process.Start(psi)!; }
                         finally { foreach (int fd in passed) SandboxLibc.SetInheritable(fd, false); }
@@ -98,10 +124,35 @@ internal sealed class NamespaceLauncher
 
             SandboxLibc.close(readyWrite);
             readyWrite = -1;
-            if (!SandboxLibc.ReadByte(readyRead, 30_000))
+            if (unprivileged)
+            {
+                SandboxLibc.close(goRead);
+                goRead = -1;
+            }
+            string? mountedFd = SandboxLibc.ReadLine(readyRead, 30_000);
+            if (mountedFd is not null && unprivileged)
+            {
+                // Serve the launcher's /dev/fuse (the mounted connection) under the descriptor number agentfs run
+                // opened, which the FUSE session then reads; the launcher may close its copy once we hold ours.
+                int errno = int.TryParse(mountedFd, out int launcherFd) ? SandboxLibc.ReplaceWithDescriptorOf(Pid, launcherFd, fuseFd) : 22;
+                if (errno != 0)
+                {
+                    Kill();
+                    throw new AgentFsException(errno == 1 ? Errno.EPERM : Errno.EIO,
+                        $"cannot take the sandbox's /dev/fuse descriptor from its launcher (pid {Pid}, {ErrnoName(errno)}); " +
+                        "agentfs run without root needs pidfd_getfd (Linux 5.6, glibc 2.36) and ptrace access to its own children (kernel.yama.ptrace_scope at most 1)");
+                }
+                SandboxLibc.WriteByte(goWrite, (byte)'\n');
+            }
+            if (mountedFd is null)
             {
                 Kill();
                 int code = Exit.Wait(TimeSpan.FromSeconds(5)) ? Exit.Result : -1;
+                // 125: the script's mounts failed; anything else before it: unshare could not make the namespaces.
+                if (unprivileged && code != 125)
+                    throw new AgentFsException(Errno.EPERM,
+                        $"cannot create the sandbox's user and mount namespaces without root (unshare exit {code}, see the message above); " +
+                        "the kernel or a security module refuses unprivileged user namespaces here: allow them, or run agentfs run as root");
                 throw new AgentFsException(Errno.EIO,
                     $"cannot mount the session at {mountPath} in the sandbox's namespace (launcher exit {code}); see the message above");
             }
@@ -110,10 +161,17 @@ internal sealed class NamespaceLauncher
         {
             SandboxLibc.close(readyRead);
             if (readyWrite >= 0) SandboxLibc.close(readyWrite);
+            if (goRead >= 0) SandboxLibc.close(goRead);
+            if (goWrite >= 0) SandboxLibc.close(goWrite);
             SandboxLibc.close(seccompFd);
             if (scriptFd >= 0) SandboxLibc.close(scriptFd);
         }
     }
+
+    private static string ErrnoName(int errno) => errno switch
+    {
+        1 => "EPERM", 3 => "ESRCH", 9 => "EBADF", 22 => "EINVAL", 38 => "ENOSYS", _ => "errno " + errno,
+    };
 
     /// <summary>SIGKILLs the launcher (bwrap): its --die-with-parent then kills the sandbox's PID 1, and the PID
     /// namespace ends every process in it.</summary>

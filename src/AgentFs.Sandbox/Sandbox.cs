@@ -19,9 +19,10 @@ public static class Sandbox
     {
         if (options.Command.Count == 0 || options.Command[0].Length == 0)
             throw new AgentFsException(Errno.EINVAL, "no command to run; put it after --, e.g. agentfs run STORE -- bash");
-        if (Native.SandboxLibc.GetEuid() != 0)
-            throw new AgentFsException(Errno.EPERM,
-                "agentfs run needs root for now (the unprivileged mode with user namespaces is not there yet); run it with sudo");
+        // Without root, the launcher makes a user namespace first (see NamespaceLauncher); say what the machine
+        // lacks for that before anything starts.
+        bool unprivileged = Native.SandboxLibc.GetEuid() != 0;
+        if (unprivileged) UnprivilegedMode.Check();
         if (!File.Exists(options.StorePath))
             throw new AgentFsException(Errno.ENOENT, $"store {options.StorePath} does not exist; create it with 'agentfs init {options.StorePath} DIR'");
 
@@ -85,7 +86,7 @@ public static class Sandbox
             string socket = ControlPaths.SocketFor(store.StoreId, options.Branch);
             stage = BaseStage.Create();
             var layout = new SandboxLayout(mountPath, store.Path, store.StoreId, options.Branch, cwd, stage,
-                File.Exists(socket) ? socket : null, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden);
+                File.Exists(socket) ? socket : null, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden, unprivileged);
 
             // The same file system as `agentfs mount` serves (ACLs, caching, set-id handling).
             var mountOptions = new AgentMountOptions { Branch = options.Branch, Log = options.Log };
@@ -94,7 +95,7 @@ public static class Sandbox
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
             {
-                launcher.Start(mountPath, store.BaseDirectoryPath, stage, fd, data,
+                launcher.Start(unprivileged, mountPath, store.BaseDirectoryPath, stage, fd, data,
                     (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
                     SandboxPolicy.CommandInside(options.Command), script);
                 Mark("mounted");

@@ -2,7 +2,8 @@ namespace AgentFs.Sandbox;
 
 /// <summary>
 /// What <see cref="SandboxPolicy"/> needs besides the options, worked out by <see cref="Sandbox"/>: absolute
-/// paths, the session's control socket, and the descriptors bwrap reads its data from.
+/// paths, the session's control socket, the descriptors bwrap reads its data from, and whether agentfs run is
+/// unprivileged (not root: bwrap then makes a user namespace of its own).
 /// </summary>
 internal sealed record SandboxLayout(
     string MountPath,
@@ -16,4 +17,5 @@ internal sealed record SandboxLayout(
     int? AgentfsScriptFd,
     IReadOnlyList<string> WritablePaths,
     IReadOnlyList<string> ReadOnlyPaths,
-    IReadOnlyList<(string Path, bool IsDirectory)> HiddenPaths);
+    IReadOnlyList<(string Path, bool IsDirectory)> HiddenPaths,
+    bool Unprivileged = false);

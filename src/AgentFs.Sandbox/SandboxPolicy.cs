@@ -22,7 +22,8 @@ namespace AgentFs.Sandbox;
 ///   diff and patch); the session's own control socket (and no other), so checkpoints can be taken from
 ///   inside; and an <c>agentfs</c> command on PATH;</item>
 /// <item>the paths named with --ro, read-only; then the paths named with --hide, empty;</item>
-/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host), every capability
+/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host; and a user one, mapping
+///   the user to itself, when agentfs run is not root), every capability
 ///   dropped, no_new_privs (bwrap always sets it), a seccomp filter against terminal injection, and the
 ///   command killed with the sandbox when <c>agentfs run</c> dies.</item>
 /// </list>
@@ -92,6 +93,11 @@ internal static class SandboxPolicy
 
         // 7. Namespaces and privileges.
         Add("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
+        // Not root: bwrap runs without any privilege (never relying on a setuid bit: the launcher's user namespace
+        // does not map root, so the kernel would ignore one) and makes a user namespace of its own inside the
+        // launcher's, mapping the user to itself again: the command runs with the user's own uid and gid, owns the
+        // files it creates in the session, and has no capability anywhere.
+        if (layout.Unprivileged) Add("--unshare-user");
         if (options.Network == NetworkMode.None) Add("--unshare-net"); // loopback only, private to the sandbox
         Add("--die-with-parent");   // agentfs run killed (even SIGKILL): the sandbox's PID 1 dies, and with it all
         Add("--cap-drop", "ALL");   // root inside cannot remount, mknod, ptrace, load modules or change the clock

@@ -39,6 +39,21 @@ internal static unsafe partial class SandboxLibc
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint GetEuid();
 
+    public const int R_OK = 4, W_OK = 2;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pidfd_open(int pid, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pidfd_getfd(int pidfd, int targetfd, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup3(int oldfd, int newfd, int flags);
+
+    /// <summary>access(2): whether the real user may open the path so (the sandbox's checks before it starts).</summary>
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
     {
@@ -76,6 +91,59 @@ internal static unsafe partial class SandboxLibc
     }
 
     public static void SetInheritable(int fd, bool inheritable) => fcntl(fd, F_SETFD, inheritable ? 0 : FD_CLOEXEC);
+
+    /// <summary>
+    /// Makes <paramref name="replaced"/> (close-on-exec) refer to what descriptor <paramref name="targetFd"/> of
+    /// process <paramref name="pid"/> refers to (pidfd_getfd, Linux 5.6; the caller must be allowed to ptrace it:
+    /// same user, and a child of ours where Yama restricts ptrace). Returns 0 or an errno.
+    /// </summary>
+    public static int ReplaceWithDescriptorOf(int pid, int targetFd, int replaced)
+    {
+        int pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) return LastErrno;
+        try
+        {
+            int taken = pidfd_getfd(pidfd, targetFd, 0);
+            if (taken < 0) return LastErrno;
+            int r = dup3(taken, replaced, O_CLOEXEC);
+            int errno = r < 0 ? LastErrno : 0;
+            close(taken);
+            return errno;
+        }
+        catch (EntryPointNotFoundException) { return 38; } // ENOSYS: a libc older than 2.36
+        finally { close(pidfd); }
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/> for a line (without its newline); null at end-of-file
+    /// or timeout.</summary>
+    public static string? ReadLine(int fd, int timeoutMs)
+    {
+        var sb = new System.Text.StringBuilder();
+        var pfd = new PollFd { Fd = fd, Events = POLLIN };
+        while (true)
+        {
+            int r;
+            do r = poll(&pfd, 1, timeoutMs);
+            while (r < 0 && LastErrno == 4); // EINTR
+            if (r <= 0) return null;
+            byte b;
+            nint n;
+            do n = read(fd, &b, 1);
+            while (n < 0 && LastErrno == 4);
+            if (n != 1) return null;
+            if (b == (byte)'\n') return sb.ToString();
+            sb.Append((char)b);
+        }
+    }
+
+    /// <summary>Writes one byte (a go-ahead on a pipe); false when the reader is gone.</summary>
+    public static bool WriteByte(int fd, byte value)
+    {
+        nint n;
+        do n = write(fd, &value, 1);
+        while (n < 0 && LastErrno == 4);
+        return n == 1;
+    }
 
     /// <summary>Waits up to <paramref name="timeoutMs"/> for one byte or end-of-file; true when a byte came.</summary>
     public static bool ReadByte(int fd, int timeoutMs)

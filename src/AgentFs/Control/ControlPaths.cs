@@ -11,7 +11,8 @@ namespace AgentFs.Control;
 /// <para>
 /// Invariant: a runtime directory is used only when it is a real directory (not a symlink) owned by the
 /// user whose processes listen in it, not writable by group or others, below ancestors that only root or
-/// that user can change (or that are sticky, like /tmp). Whoever can write the directory can swap the
+/// that user can change (or that are sticky, like /tmp; in a user namespace that does not map root, as inside
+/// <c>agentfs run</c> without root, root's ancestors show as the overflow uid and count as root's). Whoever can write the directory can swap the
 /// socket for a server of their own that reads every request (checkpoint messages, metadata) and answers
 /// "ok" while nothing happens; the checks keep other users out, and the peer credentials of each
 /// connection (<see cref="ControlClient"/>, <see cref="ControlServer"/>) catch what the checks cannot.
@@ -102,11 +103,26 @@ public static class ControlPaths
             // A parent that someone else can change lets them move our directory away and put theirs in its place.
             if (!TryLstat(parent, out uint pmode, out uint puid)) return $"is below {parent}, which cannot be examined";
             if ((pmode & ModeTypeMask) != ModeDirectory) return $"is below {parent}, which is not a directory";
-            if (puid != 0 && puid != owner) return $"is below {parent}, which is owned by uid {puid}";
+            if (puid != 0 && puid != owner && puid != s_rootSeenAs) return $"is below {parent}, which is owned by uid {puid}";
             if ((pmode & GroupOrOtherWrite) != 0 && (pmode & Sticky) == 0)
                 return $"is below {parent}, which others can write (mode {Convert.ToString(pmode & 0xFFF, 8)})";
         }
         return null;
+    }
+
+    /// <summary>
+    /// The uid root's files show in this process's user namespace when it does not map root (inside agentfs run
+    /// without root: the overflow uid, 65534), else null. An ancestor owned by it is accepted like one of root's:
+    /// it cannot be told from another unmapped owner, and the server's peer credentials are checked anyway.
+    /// </summary>
+    private static readonly uint? s_rootSeenAs = RootSeenAs();
+
+    private static uint? RootSeenAs()
+    {
+        // "/" is root's: when it shows as the overflow uid, this namespace does not map root.
+        if (!TryLstat("/", out _, out uint rootUid) || rootUid == 0) return null;
+        try { return uint.Parse(File.ReadAllText("/proc/sys/kernel/overflowuid").Trim()) == rootUid ? rootUid : null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return null; }
     }
 
     private static bool Exists(string path) => TryLstat(path, out _, out _);
