@@ -28,8 +28,9 @@ namespace AgentFs;
 ///   entry is written, naming it and its size, instead of filling the disk (exports to a stream other than a file,
 ///   such as stdout, are not checked: they run like cat of that file, which the reader can stop).
 ///
-/// A directory met a second time (a store whose rows put a directory inside itself or in two places) is refused as
-/// a corrupt store; so is any row the library refuses, and the error then names the path it was met at.
+/// A directory met again inside itself (a store whose rows name one of a directory's parents as its child) is
+/// refused as a corrupt store instead of exported forever; so is any row the library refuses, and the error then
+/// names the path it was met at.
 /// </summary>
 internal sealed class TarExport
 {
@@ -38,7 +39,8 @@ internal sealed class TarExport
     private readonly IProgress<ExportProgress>? _progress;
     private readonly CancellationToken _cancel;
     private readonly Dictionary<ulong, string> _firstPathOfInode = new();
-    private readonly Dictionary<ulong, string> _directories = new() { [InodeNumbers.Root] = "/" };
+    /// <summary>The directories from the root down to the one being exported, with their paths.</summary>
+    private readonly Dictionary<ulong, string> _openDirectories = new() { [InodeNumbers.Root] = "/" };
     /// <summary>The file the tar is written to, whose file system's free space bounds a file's size; null for other streams.</summary>
     private readonly string? _destinationFile;
     private readonly List<string> _warnings = new();
@@ -88,12 +90,13 @@ internal sealed class TarExport
             {
                 if (a.IsDirectory)
                 {
-                    if (!_directories.TryAdd(a.Ino, name))
-                        throw Store.StoreCorruption.Error(_fs.Store.Path, $"directory inode {a.Ino} is at /{_directories[a.Ino].TrimStart('/')} and again at /{name} " +
-                            "(a directory inside itself, or in two places); it is exported once");
+                    if (!_openDirectories.TryAdd(a.Ino, name))
+                        throw Store.StoreCorruption.Error(_fs.Store.Path, $"directory inode {a.Ino} at /{_openDirectories[a.Ino].TrimStart('/')} " +
+                            $"is inside itself, again at /{name} (a dentry row names one of its own parent directories)");
                     Write(NewEntry(TarEntryType.Directory, name + "/", a));
                     _dirs++;
                     ExportDirectory(a.Ino, name + "/");
+                    _openDirectories.Remove(a.Ino);
                 }
                 else ExportNonDirectory(name, a);
             }
