@@ -75,12 +75,30 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     private static void Enter(in FuseContext c) =>
         AgentFileSystem.CurrentCaller = new Caller((int)c.Pid, c.Uid, c.Gid);
 
-    private static int Fail(Exception e) => e switch
+    private int Fail(Exception e)
     {
-        AgentFsException a => a.Errno,
-        ObjectDisposedException => Errno.EIO,
-        _ => Errno.EIO,
-    };
+        if (e is AgentFsException { IsStoreCorrupt: true } corrupt) ReportCorruption(corrupt);
+        return e switch
+        {
+            AgentFsException a => a.Errno,
+            ObjectDisposedException => Errno.EIO,
+            _ => Errno.EIO,
+        };
+    }
+
+    /// <summary>Where the mount reports what its user must know (the mount's log); null: nowhere.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>The corrupt rows already reported: each is logged once, however often the kernel asks (bounded).</summary>
+    private readonly ConcurrentDictionary<string, byte> _reportedCorruption = new();
+
+    /// <summary>A request met a corrupt row of the store: the kernel gets EIO for that entry, the mount goes on serving
+    /// the rest, and the log says once which row it was and to restore a backup.</summary>
+    private void ReportCorruption(AgentFsException e)
+    {
+        if (Log == null || _reportedCorruption.Count >= 1000 || !_reportedCorruption.TryAdd(e.Message, 0)) return;
+        try { Log(e.Message); } catch (Exception) { /* reporting must never fail the request */ }
+    }
 
     private static void Fill(ref FuseAttr a, in InodeAttributes s)
     {
@@ -542,6 +560,15 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                 // never looked up before), and give the count back if the entry does not fit.
                 InodeAttributes a;
                 try { a = _fs.Lookup(nodeId, d.Name); }
+                catch (AgentFsException e) when (e.IsStoreCorrupt)
+                {
+                    // Listed without an entry (node id 0: the kernel links nothing), so a lookup of it answers EIO.
+                    ReportCorruption(e);
+                    entry.Attr.Ino = d.Ino;
+                    entry.Attr.Mode = d.Mode;
+                    if (!writer.Add(d.Name, entry, d.Offset)) break;
+                    continue;
+                }
                 catch (AgentFsException) { continue; } // gone since the listing was taken
                 Remember(nodeId, d.Name);
                 Fill(ref entry, a);

@@ -86,7 +86,7 @@ public sealed class AgentMount : IDisposable
         try
         {
             fs = store.OpenFileSystem(options.Branch, options.ReadOnly);
-            var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough };
+            var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough, Log = options.Log };
             var fuseOptions = FuseOptions(options);
             FuseSession session;
             try { session = FuseSession.Mount(mp, adapter, fuseOptions); }

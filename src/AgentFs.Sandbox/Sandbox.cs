@@ -90,7 +90,7 @@ public static class Sandbox
 
             // The same file system as `agentfs mount` serves (ACLs, caching, set-id handling).
             var mountOptions = new AgentMountOptions { Branch = options.Branch, Log = options.Log };
-            var adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout);
+            var adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout) { Log = options.Log };
             var fuseOptions = AgentMount.FuseOptions(mountOptions);
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>

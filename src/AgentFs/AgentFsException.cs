@@ -14,4 +14,17 @@ public sealed class AgentFsException : Exception
 
     /// <summary>True for errors a user caused (bad path, unknown branch); false for faults of the store.</summary>
     public bool IsUserError => Errno != AgentFs.Errno.EIO;
+
+    /// <summary>True when the store file is damaged (or was edited): a row agentfs never writes. Restore it from a
+    /// backup (<c>agentfs restore</c>); nothing was written.</summary>
+    public bool IsStoreCorrupt => CorruptStore != null;
+
+    /// <summary>This error naming the path (in the branch) where it was met, when it is about a corrupt store and
+    /// names no path yet (the library's inode-level checks know only the inode and layer); otherwise this error.</summary>
+    public AgentFsException WithPath(string path) => Store.StoreCorruption.AtPath(this, path);
+
+    // Set by Store.StoreCorruption, which alone makes these errors, so a caller that knows the path can add it.
+    internal string? CorruptStore { get; init; }
+    internal string? CorruptDetail { get; init; }
+    internal string? CorruptPath { get; init; }
 }

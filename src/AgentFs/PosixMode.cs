@@ -12,6 +12,9 @@ public static class PosixMode
     public static bool IsRegular(uint mode) => (mode & S_IFMT) == S_IFREG;
     public static bool IsSymlink(uint mode) => (mode & S_IFMT) == S_IFLNK;
 
+    /// <summary>Whether the type bits are one of the seven POSIX file types (0 and the eight other values are none).</summary>
+    public static bool IsKnownType(uint mode) => (mode & S_IFMT) is S_IFREG or S_IFDIR or S_IFLNK or S_IFIFO or S_IFSOCK or S_IFCHR or S_IFBLK;
+
     /// <summary>The d_type of readdir for a mode.</summary>
     public static byte DirentType(uint mode) => (byte)((mode & S_IFMT) >> 12);
 

@@ -69,12 +69,15 @@ internal static class FsCommand
                 // By inode, not by path: a name that is not UTF-8 cannot be spelled as a path string.
                 foreach (var e in fs.Enumerate(dir))
                 {
-                    var a = fs.Lookup(attrs.Ino, e.Name);
+                    InodeAttributes a;
+                    try { a = fs.Lookup(attrs.Ino, e.Name); }
+                    catch (AgentFsException x) { throw x.WithPath(Join(dir, e.NameString)); }
                     try
                     {
                         string? target = a.IsSymlink ? System.Text.Encoding.UTF8.GetString(fs.ReadLink(a.Ino)) : null;
                         entries.Add(FileJson.From(Join(dir, e.NameString), e.NameString, a, target));
                     }
+                    catch (AgentFsException x) { throw x.WithPath(Join(dir, e.NameString)); }
                     finally { fs.Forget(a.Ino, 1); }
                 }
             }
@@ -346,6 +349,7 @@ internal static class FsCommand
     private static int About(string subject, AgentFileSystem fs, Func<AgentFileSystem, int> work)
     {
         try { return work(fs); }
+        catch (AgentFsException e) when (e.IsStoreCorrupt) { throw e.WithPath(Normalize(subject)); }
         catch (AgentFsException e) when (!e.Message.Contains('/'))
         {
             throw new AgentFsException(e.Errno, $"{Normalize(subject)} in branch {fs.Branch}: {e.Message}", e);

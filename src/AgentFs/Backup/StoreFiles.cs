@@ -25,6 +25,20 @@ internal static class StoreFiles
 
     public static string TempPathFor(string target) => target + ".tmp";
 
+    /// <summary>The bytes an unprivileged writer may still use on the file system holding path (statvfs f_bavail *
+    /// f_frsize), or -1 when it cannot be asked.</summary>
+    public static unsafe long FreeBytes(string path)
+    {
+        byte* buf = stackalloc byte[112];
+        byte[] z = Encoding.UTF8.GetBytes(path + "\0");
+        int rc;
+        fixed (byte* p = z) rc = LibC.statvfs(p, buf);
+        if (rc != 0) return -1;
+        ulong* u = (ulong*)buf;
+        ulong free = u[4] * u[1]; // f_bavail * f_frsize
+        return free > long.MaxValue ? long.MaxValue : (long)free;
+    }
+
     /// <summary>Refuses a target that may not be written: a directory, a missing directory, an existing file
     /// without overwrite, an existing file that is not a store, or a store in use.</summary>
     public static void CheckTarget(string target, bool overwrite, string what, string forceHint)

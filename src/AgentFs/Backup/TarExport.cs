@@ -23,7 +23,14 @@ namespace AgentFs;
 /// - pax values are strings written as UTF-8: an xattr whose value is valid UTF-8 goes in SCHILY.xattr.NAME
 ///   (what GNU tar --xattrs reads), byte for byte; one that is not goes in LIBARCHIVE.xattr.NAME as base64
 ///   (what bsdtar reads; GNU tar ignores it with a warning).
-/// - sparse files are written in full (no GNU sparse records).
+/// - sparse files are written in full (no GNU sparse records). So a file whose size is larger than the room left
+///   on the output's file system (a sparse file of terabytes, or a size in a damaged store) is refused before its
+///   entry is written, naming it and its size, instead of filling the disk (exports to a stream other than a file,
+///   such as stdout, are not checked: they run like cat of that file, which the reader can stop).
+///
+/// A directory met again inside itself (a store whose rows name one of a directory's parents as its child) is
+/// refused as a corrupt store instead of exported forever; so is any row the library refuses, and the error then
+/// names the path it was met at.
 /// </summary>
 internal sealed class TarExport
 {
@@ -32,6 +39,10 @@ internal sealed class TarExport
     private readonly IProgress<ExportProgress>? _progress;
     private readonly CancellationToken _cancel;
     private readonly Dictionary<ulong, string> _firstPathOfInode = new();
+    /// <summary>The directories from the root down to the one being exported, with their paths.</summary>
+    private readonly Dictionary<ulong, string> _openDirectories = new() { [InodeNumbers.Root] = "/" };
+    /// <summary>The file the tar is written to, whose file system's free space bounds a file's size; null for other streams.</summary>
+    private readonly string? _destinationFile;
     private readonly List<string> _warnings = new();
     private long _entries, _files, _dirs, _symlinks, _hardLinks, _specials, _bytes;
 
@@ -39,6 +50,7 @@ internal sealed class TarExport
     {
         _fs = fs;
         _writer = new TarWriter(destination, TarEntryFormat.Pax, leaveOpen: true);
+        _destinationFile = destination is FileStream file ? file.Name : null;
         _progress = progress;
         _cancel = cancel;
     }
@@ -59,6 +71,7 @@ internal sealed class TarExport
             Warn($"{Show(prefix)}: vanished while being exported");
             return;
         }
+        catch (AgentFsException e) { throw e.WithPath(Show(prefix)); }
         entries.Sort(static (a, b) => a.Name.AsSpan().SequenceCompareTo(b.Name));
         foreach (var e in entries)
         {
@@ -72,16 +85,22 @@ internal sealed class TarExport
                 Warn($"{name}: vanished while being exported");
                 continue;
             }
+            catch (AgentFsException ex) { throw ex.WithPath(name); }
             try
             {
                 if (a.IsDirectory)
                 {
+                    if (!_openDirectories.TryAdd(a.Ino, name))
+                        throw Store.StoreCorruption.Error(_fs.Store.Path, $"directory inode {a.Ino} at /{_openDirectories[a.Ino].TrimStart('/')} " +
+                            $"is inside itself, again at /{name} (a dentry row names one of its own parent directories)");
                     Write(NewEntry(TarEntryType.Directory, name + "/", a));
                     _dirs++;
                     ExportDirectory(a.Ino, name + "/");
+                    _openDirectories.Remove(a.Ino);
                 }
                 else ExportNonDirectory(name, a);
             }
+            catch (AgentFsException ex) { throw ex.WithPath(name); }
             finally { _fs.Forget(a.Ino, 1); }
         }
     }
@@ -104,6 +123,7 @@ internal sealed class TarExport
         {
             case PosixMode.S_IFREG:
             {
+                CheckRoomFor(name, a.Size);
                 var entry = NewEntry(TarEntryType.RegularFile, name, a);
                 using var data = new InodeContentStream(_fs, a.Ino, a.Size);
                 entry.DataStream = data;
@@ -140,6 +160,18 @@ internal sealed class TarExport
                 Warn($"{name}: a socket; tar has no entry type for it, so it is left out");
                 break;
         }
+    }
+
+    /// <summary>A file larger than the room left where the tar is written is refused before its entry is started.
+    /// (Checked for files of 64 MiB and more: one statvfs each.)</summary>
+    private void CheckRoomFor(string name, long size)
+    {
+        if (_destinationFile == null || size < 64L << 20) return;
+        long free = StoreFiles.FreeBytes(Path.GetDirectoryName(_destinationFile) ?? "/");
+        if (free >= 0 && size > free)
+            throw new AgentFsException(Errno.ENOSPC,
+                $"/{name} is {size} bytes (a sparse file?), more than the {free} bytes free where the export is written ({Path.GetDirectoryName(_destinationFile)}); " +
+                "a tar holds every file in full, so the export stops here and writes nothing");
     }
 
     private PaxTarEntry NewEntry(TarEntryType type, string name, InodeAttributes a)

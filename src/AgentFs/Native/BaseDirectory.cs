@@ -363,9 +363,8 @@ internal sealed unsafe class BaseDirectory : IDisposable
 
     /// <summary>The store holds a base path agentfs never writes: the store file is corrupt (or was edited).</summary>
     private AgentFsException CorruptOrigin(ReadOnlySpan<byte> rel) =>
-        new(Errno.EIO, $"store {_storeForErrors} is corrupt: it refers to base path '{Encoding.UTF8.GetString(rel).Replace("\0", "\\0")}', " +
-                       $"which is not a plain path below the base {Root} (absolute, '.', '..' or empty components); nothing outside the base is read; " +
-                       "restore the store from a backup (agentfs restore BACKUP STORE)");
+        AgentFs.Store.StoreCorruption.Error(_storeForErrors, $"it refers to base path '{AgentFs.Store.StoreCorruption.Show(rel, 4096)}', " +
+            $"which is not a plain path below the base {Root} (absolute, '.', '..' or empty components); nothing outside the base is read");
 
     /// <summary>An error reaching a base path: permission, an escape attempt refused by the kernel, or I/O.</summary>
     private AgentFsException AccessError(ReadOnlySpan<byte> rel, string what, int e) => e switch

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers;
 using Microsoft.Data.Sqlite;
 using AgentFs.Native;
@@ -57,6 +58,7 @@ public sealed partial class AgentFileSystem
         if (rec.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
         if (offset >= rec.Size) return 0;
+        if (depth != -1 && !_chunksChecked.ContainsKey(ino)) CheckChunkRange(ino);
         int n = (int)Math.Min(destination.Length, rec.Size - offset);
         destination = destination[..n];
         if (depth == -1)
@@ -101,6 +103,30 @@ public sealed partial class AgentFileSystem
         return n;
     }
 
+    /// <summary>Files whose chunk rows were found within their sizes (<see cref="CheckChunkRange"/>); bounded.</summary>
+    private readonly ConcurrentDictionary<ulong, byte> _chunksChecked = new();
+
+    /// <summary>
+    /// Refuses a file with a chunk row agentfs never writes: at a negative index, or past the end of every version of
+    /// the file. A read never asks for such an index, so without this the bytes it moved away from would silently read
+    /// as zeros (or as the base). Once per file and view: two index seeks in one statement.
+    /// </summary>
+    private void CheckChunkRange(ulong ino)
+    {
+        var r = _store.RentReader();
+        try
+        {
+            var st = r.ChunkOutOfRange.Bind(1, (long)ino).Bind(2, _chunkSize);
+            if (st.Step())
+                throw StoreCorruption.Error(_store.Path, $"inode {ino} has a chunk at index {st.Int64(0)} (chunk row of layer {st.Int64(1)}), " +
+                    "outside the file (before its start or past the end of every version of it)");
+        }
+        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
+        finally { _store.ReturnReader(r); }
+        if (_chunksChecked.Count >= 1 << 16) _chunksChecked.Clear();
+        _chunksChecked.TryAdd(ino, 0);
+    }
+
     /// <summary>
     /// The bytes of chunk idx as this branch sees them, into dest (chunk-sized); returns how many leading
     /// bytes are set (the rest of the chunk is zeros). Walks top-down: memtables, then the chain's layers
@@ -137,6 +163,8 @@ public sealed partial class AgentFileSystem
                     bestDepth = d;
                     var blob = st.Blob(1);
                     bestLen = blob.Length;
+                    if (bestLen > _chunkSize)
+                        throw StoreCorruption.Error(_store.Path, $"inode {ino} has a chunk {idx} of {bestLen} bytes, more than the chunk size {_chunkSize} (chunk row of layer {st.Int64(0)})");
                     blob.CopyTo(dest);
                 }
             }

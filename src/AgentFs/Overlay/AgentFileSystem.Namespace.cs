@@ -401,11 +401,16 @@ public sealed partial class AgentFileSystem
             var st = r.DirectoryRows.Bind(1, (long)ino);
             while (st.Step())
             {
-                int d = chain.DepthOf(st.Int64(1));
+                long layer = st.Int64(1);
+                int d = chain.DepthOf(layer);
                 if (d < 0) continue;
-                byte[] name = st.Blob(0).ToArray();
+                var raw = st.Blob(0);
+                if (StoreCorruption.BadName(raw) is { } why) throw StoreCorruption.BadNameError(_store.Path, ino, layer, why);
+                ulong child = (ulong)st.Int64(2);
+                if (child == ino || child == InodeNumbers.Root) throw DirectoryInItself(ino, raw, child, layer);
+                byte[] name = raw.ToArray();
                 if (best.TryGetValue(name, out var cur) && cur.Depth <= d) continue;
-                best[name] = (d, (ulong)st.Int64(2), (byte)st.Int64(3));
+                best[name] = (d, child, (byte)st.Int64(3));
             }
         }
         catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }

@@ -1,5 +1,6 @@
 using System.Text;
 using AgentFs.Overlay;
+using AgentFs.Store;
 
 namespace AgentFs;
 
@@ -89,6 +90,7 @@ public sealed partial class AgentFileSystem
     /// <summary>Makes sure an error names the path it is about (as /path from the branch's root).</summary>
     private AgentFsException At(AgentFsException e, string path)
     {
+        if (e.IsStoreCorrupt) return StoreCorruption.AtPath(e, path);
         string norm = "/" + path.TrimStart('/');
         return e.Message.Contains(norm, StringComparison.Ordinal) || (path.Length > 0 && e.Message.StartsWith(path + ":", StringComparison.Ordinal))
             ? e

@@ -143,7 +143,7 @@ public sealed partial class AgentFileSystem : IDisposable
                 int d = chain.DepthOf(st.Int64(0));
                 if (d < 0 || d >= best) continue;
                 best = d;
-                rec = StoreReader.ReadInode(st, ino, 1);
+                rec = StoreReader.ReadInode(st, ino, 1, st.Int64(0), _store.Path);
             }
             if (rec != null)
             {
@@ -243,6 +243,7 @@ public sealed partial class AgentFileSystem : IDisposable
                 best = d;
                 ino = (ulong)st.Int64(1);
                 type = (byte)st.Int64(2);
+                if (ino == parentIno || ino == InodeNumbers.Root) throw DirectoryInItself(parentIno, name, ino, st.Int64(0));
             }
             if (best != int.MaxValue) return ino != 0;
         }
@@ -257,6 +258,11 @@ public sealed partial class AgentFileSystem : IDisposable
         baseOrigin = path;
         return true;
     }
+
+    /// <summary>A dentry row that puts a directory's own inode, or the root, inside it: a walk would never end.</summary>
+    private AgentFsException DirectoryInItself(ulong parentIno, ReadOnlySpan<byte> name, ulong ino, long layer) =>
+        StoreCorruption.Error(_store.Path, $"directory inode {parentIno} holds '{StoreCorruption.Show(name)}', which is " +
+            (ino == parentIno ? "that directory itself" : "the root") + $" (dentry row of layer {layer}); a directory cannot contain itself");
 
     /// <summary>Whether a name is visible below the top layer (so that deleting it needs a whiteout).</summary>
     private bool NameExistsBelowTop(ulong parentIno, InodeRecord parent, byte[] name)

@@ -54,18 +54,45 @@ internal sealed class InodeRecord
         return ms.ToArray();
     }
 
-    public static SortedDictionary<string, byte[]>? DeserializeXattrs(byte[]? b)
+    /// <summary>
+    /// Decodes what <see cref="SerializeXattrs"/> wrote (a count, then each name as BinaryWriter writes a string and
+    /// each value as a length and its bytes), or returns null when the blob is anything else: a count or length that
+    /// is negative or runs past the end, a name that is empty, over 255 bytes, not UTF-8 or out of order, or bytes
+    /// left over. The blob comes from the store file, which is untrusted.
+    /// </summary>
+    public static SortedDictionary<string, byte[]>? DeserializeXattrs(ReadOnlySpan<byte> b)
     {
-        if (b == null) return null;
         var r = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        using var br = new BinaryReader(new MemoryStream(b));
-        int n = br.ReadInt32();
+        if (b.Length < 4) return null;
+        int n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(b);
+        int pos = 4;
+        if (n < 0) return null;
+        string? previous = null;
         for (int i = 0; i < n; i++)
         {
-            string k = br.ReadString();
-            int len = br.ReadInt32();
-            r[k] = br.ReadBytes(len);
+            // The name's length: 7 bits a byte, low first, at most 5 bytes (BinaryWriter.Write7BitEncodedInt).
+            int nameLength = 0, shift = 0;
+            while (true)
+            {
+                if (pos >= b.Length || shift > 28) return null;
+                byte x = b[pos++];
+                nameLength |= (x & 0x7F) << shift;
+                shift += 7;
+                if ((x & 0x80) == 0) break;
+            }
+            if (nameLength is <= 0 or > 255 || b.Length - pos < nameLength + 4) return null;
+            var nameBytes = b.Slice(pos, nameLength);
+            if (!System.Text.Unicode.Utf8.IsValid(nameBytes)) return null;
+            string name = System.Text.Encoding.UTF8.GetString(nameBytes);
+            pos += nameLength;
+            if (previous != null && string.CompareOrdinal(previous, name) >= 0) return null;
+            previous = name;
+            int valueLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(b[pos..]);
+            pos += 4;
+            if (valueLength < 0 || b.Length - pos < valueLength) return null;
+            r[name] = b.Slice(pos, valueLength).ToArray();
+            pos += valueLength;
         }
-        return r;
+        return pos == b.Length ? r : null;
     }
 }

@@ -133,7 +133,7 @@ public sealed partial class AgentStore
             list.Add(rd.GetInt64(0));
             lastParent = rd.IsDBNull(1) ? null : rd.GetInt64(1);
         }
-        if (list.Count == 0) throw Corrupt($"has no layer {top}");
+        if (list.Count == 0) throw Corrupt($"it has no layer {top}");
         if (lastParent is long p)
             throw StoreVerifier.Invalid(Path, "store", $"layer {list[^1]} has parent {p}, which {(p >= list[^1] ? "is not below it (a cycle)" : "does not exist")}");
         return new LayerChain(list.ToArray());

@@ -46,8 +46,9 @@ public sealed partial class AgentStore : IDisposable
                     // the file back to this size; without it the file keeps its largest size for good.
                     StoreDatabase.Exec(_writer, $"PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit={WalSizeLimit};");
                 }
-                BaseDirectoryPath = (string)(Meta(c, "base") ?? throw Corrupt("has no base directory recorded"));
-                ChunkSize = Convert.ToInt32(Meta(c, "chunk_size") ?? throw Corrupt("has no chunk size recorded"));
+                BaseDirectoryPath = Meta(c, "base") as string ?? throw Corrupt("no base directory is recorded in it");
+                ChunkSize = Meta(c, "chunk_size") is long cs && cs >= 4096 && cs <= 1 << 20 && (cs & (cs - 1)) == 0 ? (int)cs
+                    : throw Corrupt($"its chunk size is {Meta(c, "chunk_size") ?? "missing"}, not a power of two from 4096 to 1048576");
                 StoreId = (string)(Meta(c, "store_id") ?? "");
             }
             finally
@@ -249,7 +250,7 @@ public sealed partial class AgentStore : IDisposable
     private static object? Meta(SqliteConnection c, string key) =>
         StoreDatabase.Scalar(c, "SELECT value FROM meta WHERE key=$k", null, ("$k", key));
 
-    private AgentFsException Corrupt(string what) => new(Errno.EIO, $"store {Path} {what}; it is damaged, restore it from a backup");
+    private AgentFsException Corrupt(string what) => StoreCorruption.Error(Path, what);
 
     internal static long NowNs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 

@@ -140,7 +140,7 @@ internal static class StoreDatabase
 
     public static AgentFsException Translate(SqliteException e, string path) => e.SqliteErrorCode switch
     {
-        11 => new AgentFsException(Errno.EIO, $"store {path} is corrupt (SQLite: {FirstLine(e.Message)}); restore it from a backup", e),
+        11 => StoreCorruption.Error(path, $"SQLite says {FirstLine(e.Message)}", e),
         26 => new AgentFsException(Errno.EINVAL, $"{path} is not an AgentFs store (SQLite: file is not a database)", e),
         5 or 6 => new AgentFsException(Errno.EBUSY, $"store {path} is locked by another process for too long; try again", e),
         8 => new AgentFsException(Errno.EROFS, $"store {path} is read-only; check its permissions", e),

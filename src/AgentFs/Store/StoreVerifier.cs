@@ -89,9 +89,7 @@ internal static class StoreVerifier
         }
     }
 
-    public static AgentFsException Invalid(string path, string what, string why) => new(Errno.EIO,
-        $"the {what} {path} is not a valid AgentFs store: {why}; " +
-        (what == "store" ? $"restore it from a backup ('agentfs restore BACKUP {path}')" : "nothing was written; use another backup"));
+    public static AgentFsException Invalid(string path, string what, string why) => StoreCorruption.NotAStore(path, what, why);
 
     /// <summary>A name from the store for a one-line message: control characters as \xNN, at most 100 characters.</summary>
     public static string Show(string s)

@@ -108,6 +108,7 @@ internal sealed class Applier
             Check(path, old, change, compareContent: !targetIsBase);
         }
         foreach (var (path, dir) in _deleteDirs) CheckOnlyKnownEntries(path, dir);
+        CheckRoom();
 
         _deleteDirs.Sort((x, y) => Depth(y.Path).CompareTo(Depth(x.Path)));
         _mkdirs.Sort((x, y) => Depth(x.Path).CompareTo(Depth(y.Path)));
@@ -136,6 +137,30 @@ internal sealed class Applier
     }
 
     private static int Depth(byte[] p) => p.Count(b => b == '/');
+
+    /// <summary>
+    /// All new content is staged in the target before anything there changes, so it must fit in the room left on the
+    /// target's file system: otherwise (a sparse file of terabytes, or a size in a damaged store) the apply is refused
+    /// here, naming the largest file and its size, instead of filling the disk. Checked from 64 MiB of content on.
+    /// </summary>
+    private void CheckRoom()
+    {
+        long total = 0, largestSize = -1;
+        byte[] largest = [];
+        foreach (var (p, c) in _writes)
+        {
+            if (c.New!.Type != FileType.File) continue;
+            long size = c.New.Size;
+            total = total > long.MaxValue - size ? long.MaxValue : total + size;
+            if (size > largestSize) (largest, largestSize) = (p, size);
+        }
+        if (total < 64L << 20) return;
+        long free = StoreFiles.FreeBytes(_target.Root);
+        if (free >= 0 && total > free)
+            throw new AgentFsException(Errno.ENOSPC,
+                $"applying branch changes to {_target.Root} would write {total} bytes, more than the {free} bytes free there " +
+                $"(the largest file: {_target.Describe(largest)}, {largestSize} bytes; a sparse file?); nothing was written");
+    }
 
     private void Conflict(byte[] path, string reason)
     {
@@ -181,7 +206,7 @@ internal sealed class Applier
                 else if ((e.Mode & PosixMode.PermissionMask) != old.Permissions)
                     Conflict(path, $"has mode {Octal(e.Mode)} in the target, the base has {Octal(old.Mode)}");
                 else if (e.Size != old.Size) Conflict(path, "was changed in the target (size differs from the base)");
-                else if (compareContent && !_target.ContentEquals(path, old.Size, sink => _session.From.ReadChunks(old.Ino, old.Size, sink)))
+                else if (compareContent && !_target.ContentEquals(path, old.Size, sink => _session.From.ReadChunks(old.Ino, old.Size, path, sink)))
                     Conflict(path, "was changed in the target (content differs from the base)");
                 break;
             case FileType.Symlink:
@@ -199,7 +224,7 @@ internal sealed class Applier
     {
         if (_conflictPaths.Contains(path) || _target.Lstat(path).Kind != Kind.Directory) return;
         if (_session.From.Resolve(path) is not { IsDirectory: true } node) return;
-        var known = new HashSet<byte[]>(_session.From.List(node).Select(x => x.Name), ByteArrayComparer.Instance);
+        var known = new HashSet<byte[]>(_session.From.List(node, path).Select(x => x.Name), ByteArrayComparer.Instance);
         foreach (var name in _target.ListNames(path))
             if (!known.Contains(name))
                 Conflict(TreeDiffer.Join(path, name), "is in the target but not in the base, inside a directory that is deleted");
@@ -343,7 +368,7 @@ internal sealed class Applier
     private void ReadNew(FileChange c, byte[] path, Action<ReadOnlySpan<byte>> sink)
     {
         long total = 0;
-        _session.To.ReadChunks(c.New!.Ino, c.New.Size, span => { total += span.Length; sink(span); });
+        _session.To.ReadChunks(c.New!.Ino, c.New.Size, path, span => { total += span.Length; sink(span); });
         if (total != c.New.Size)
             throw new AgentFsException(Errno.EIO, $"{_target.Describe(path)} in {_session.To.State} ended after {total} of {c.New.Size} bytes while reading it");
     }

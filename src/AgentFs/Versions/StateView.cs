@@ -38,7 +38,10 @@ internal sealed class StateView : IDisposable
         byte[] name = slash < 0 ? path : path[(slash + 1)..];
         Node? result = null;
         if (Resolve(parentPath) is { IsDirectory: true } parent && name.Length > 0)
-            result = Lookup(parent.Ino, name);
+        {
+            try { result = Lookup(parent.Ino, name); }
+            catch (AgentFsException e) { throw Store.StoreCorruption.AtPath(e, path); }
+        }
         _resolved[path] = result;
         return result;
     }
@@ -55,13 +58,21 @@ internal sealed class StateView : IDisposable
         catch (AgentFsException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ESTALE) { return null; }
     }
 
-    /// <summary>The entries of a directory with their objects, sorted by name (bytes).</summary>
-    public List<(byte[] Name, Node Node)> List(Node dir)
+    /// <summary>The entries of a directory (at path) with their objects, sorted by name (bytes).</summary>
+    public List<(byte[] Name, Node Node)> List(Node dir, byte[] path)
     {
         _stats.DirectoryListings++;
         var list = new List<(byte[], Node)>();
-        foreach (var e in Fs.ReadDirectory(dir.Ino))
-            if (Lookup(dir.Ino, e.Name) is { } n) list.Add((e.Name, n));
+        List<DirectoryEntry> entries;
+        try { entries = Fs.ReadDirectory(dir.Ino); }
+        catch (AgentFsException e) { throw Store.StoreCorruption.AtPath(e, path); }
+        foreach (var e in entries)
+        {
+            Node? n;
+            try { n = Lookup(dir.Ino, e.Name); }
+            catch (AgentFsException x) { throw Store.StoreCorruption.AtPath(x, TreeDiffer.Join(path, e.Name)); }
+            if (n != null) list.Add((e.Name, n.Value));
+        }
         list.Sort(static (a, b) => a.Item1.AsSpan().SequenceCompareTo(b.Item1));
         return list;
     }
@@ -78,17 +89,21 @@ internal sealed class StateView : IDisposable
             throw new AgentFsException(Errno.EFBIG, $"{System.Text.Encoding.UTF8.GetString(pathForErrors)} in {State} is {size} bytes, too large to hold in memory for a diff");
         var data = new byte[size];
         int done = 0;
-        while (done < data.Length)
+        try
         {
-            int n = Fs.Read(ino, done, data.AsSpan(done, Math.Min(data.Length - done, 1 << 20)));
-            if (n == 0) break;
-            done += n;
+            while (done < data.Length)
+            {
+                int n = Fs.Read(ino, done, data.AsSpan(done, Math.Min(data.Length - done, 1 << 20)));
+                if (n == 0) break;
+                done += n;
+            }
         }
+        catch (AgentFsException e) { throw Store.StoreCorruption.AtPath(e, pathForErrors); }
         return done == data.Length ? data : data[..done];
     }
 
-    /// <summary>Streams the content of a regular file in pieces (the span is valid only during the callback).</summary>
-    public void ReadChunks(ulong ino, long size, Action<ReadOnlySpan<byte>> consume)
+    /// <summary>Streams the content of a regular file (at path) in pieces (the span is valid only during the callback).</summary>
+    public void ReadChunks(ulong ino, long size, byte[] path, Action<ReadOnlySpan<byte>> consume)
     {
         byte[] buf = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
@@ -96,7 +111,9 @@ internal sealed class StateView : IDisposable
             long pos = 0;
             while (pos < size)
             {
-                int n = Fs.Read(ino, pos, buf.AsSpan(0, (int)Math.Min(buf.Length, size - pos)));
+                int n;
+                try { n = Fs.Read(ino, pos, buf.AsSpan(0, (int)Math.Min(buf.Length, size - pos))); }
+                catch (AgentFsException e) { throw Store.StoreCorruption.AtPath(e, path); }
                 if (n == 0) break;
                 consume(buf.AsSpan(0, n));
                 pos += n;

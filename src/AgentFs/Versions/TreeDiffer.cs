@@ -75,6 +75,7 @@ internal sealed class TreeDiffer
         _store.Read(c =>
         {
             foreach (long layer in onlyA.Concat(onlyB)) ReadLayer(c, layer);
+            if (_badName is { } bad) throw BadNameError(c, bad);
             return 0;
         });
         CheckBaseIdentities();
@@ -135,7 +136,8 @@ internal sealed class TreeDiffer
             {
                 _stats.DentryRows++;
                 ulong parent = (ulong)rd.GetInt64(0);
-                byte[] name = (byte[])rd.GetValue(1);
+                byte[] name = NameOf(rd.GetValue(1));
+                if (_badName == null && StoreCorruption.BadName(name) is { } why) _badName = (parent, layer, why);
                 if (!_namesByParent.TryGetValue(parent, out var names)) _namesByParent[parent] = names = new List<byte[]>();
                 names.Add(name);
             }
@@ -158,6 +160,22 @@ internal sealed class TreeDiffer
                 _baseRows.Add(new InodeRow(ino, (uint)rd.GetInt64(1), origin, id, rd.IsDBNull(8) ? null : (byte[])rd.GetValue(8)));
             }
         }
+    }
+
+    /// <summary>The first dentry row of the differing layers whose name is not a file name: reported, with the path of
+    /// its directory, once paths can be found.</summary>
+    private (ulong Parent, long Layer, string Why)? _badName;
+
+    /// <summary>A name column as bytes (an edited store may hold text there).</summary>
+    private static byte[] NameOf(object value) => value as byte[] ?? Encoding.UTF8.GetBytes(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "");
+
+    /// <summary>The corrupt-store error for a bad name, at the path of its directory in either state when it has one.</summary>
+    private AgentFsException BadNameError(SqliteConnection c, (ulong Parent, long Layer, string Why) bad)
+    {
+        var error = StoreCorruption.BadNameError(_store.Path, bad.Parent, bad.Layer, bad.Why);
+        foreach (var view in new[] { _b, _a })
+            if (PathsOf(c, view, bad.Parent, null, 0) is [var path, ..]) return StoreCorruption.AtPath(error, path);
+        return error;
     }
 
     private readonly HashSet<long> _diffLayers = new();
@@ -260,7 +278,7 @@ internal sealed class TreeDiffer
             {
                 ulong i = (ulong)rd.GetInt64(3);
                 if (!_linksWithoutIndex.TryGetValue(i, out var l)) _linksWithoutIndex[i] = l = new();
-                l.Add(((ulong)rd.GetInt64(0), (byte[])rd.GetValue(1), rd.GetInt64(2)));
+                l.Add(((ulong)rd.GetInt64(0), CheckedName(rd.GetValue(1), (ulong)rd.GetInt64(0), rd.GetInt64(2)), rd.GetInt64(2)));
             }
         }
         if (_linksWithoutIndex != null)
@@ -269,8 +287,16 @@ internal sealed class TreeDiffer
         var cmd = Prepared(c, ref _linksCmd, "SELECT parent, name, layer FROM dentries WHERE ino=$a");
         cmd.Parameters[0].Value = (long)ino;
         using var r = cmd.ExecuteReader();
-        while (r.Read()) list.Add(((ulong)r.GetInt64(0), (byte[])r.GetValue(1), r.GetInt64(2)));
+        while (r.Read()) list.Add(((ulong)r.GetInt64(0), CheckedName(r.GetValue(1), (ulong)r.GetInt64(0), r.GetInt64(2)), r.GetInt64(2)));
         return list;
+    }
+
+    /// <summary>A name from a dentry row that paths are made of; one that is not a file name is a corrupt store.</summary>
+    private byte[] CheckedName(object value, ulong parent, long layer)
+    {
+        byte[] name = NameOf(value);
+        if (StoreCorruption.BadName(name) is { } why) throw StoreCorruption.BadNameError(_store.Path, parent, layer, why);
+        return name;
     }
 
     private SqliteCommand? _linksCmd, _nearestCmd, _originCmd, _layersCmd;
@@ -332,6 +358,12 @@ internal sealed class TreeDiffer
 
     private void CompareTop(byte[] path)
     {
+        try { CompareTopAt(path); }
+        catch (AgentFsException e) { throw StoreCorruption.AtPath(e, path); }
+    }
+
+    private void CompareTopAt(byte[] path)
+    {
         var a = _a.Resolve(path);
         var b = _b.Resolve(path);
         if (a == null && b == null) return;
@@ -350,14 +382,33 @@ internal sealed class TreeDiffer
         CompareLeaf(path, a, b);
     }
 
+    /// <summary>The directories being walked whole, per side, from the top of the walk down to where it is: a
+    /// directory met again inside itself (rows of a corrupt store) is refused instead of walked forever.</summary>
+    private readonly HashSet<ulong> _openA = new(), _openB = new();
+
+    private void Enter(HashSet<ulong> open, Node dir, byte[] path)
+    {
+        if (!open.Add(dir.Ino))
+            throw StoreCorruption.AtPath(StoreCorruption.Error(_store.Path,
+                $"directory inode {dir.Ino} is inside itself (a dentry row names one of its own parent directories)"), path);
+    }
+
     private void CompareWhole(byte[] path, Node? a, Node? b)
+    {
+        try { CompareWholeAt(path, a, b); }
+        catch (AgentFsException e) { throw StoreCorruption.AtPath(e, path); }
+    }
+
+    private void CompareWholeAt(byte[] path, Node? a, Node? b)
     {
         bool ad = a is { IsDirectory: true }, bd = b is { IsDirectory: true };
         if (ad && bd)
         {
             CompareDirectoryModes(path, a!.Value, b!.Value);
-            var la = _a.List(a.Value);
-            var lb = _b.List(b.Value);
+            Enter(_openA, a.Value, path);
+            Enter(_openB, b.Value, path);
+            var la = _a.List(a.Value, path);
+            var lb = _b.List(b.Value, path);
             int i = 0, j = 0;
             while (i < la.Count || j < lb.Count)
             {
@@ -366,6 +417,8 @@ internal sealed class TreeDiffer
                 else if (cmp > 0) { CompareWhole(Join(path, lb[j].Name), null, lb[j].Node); j++; }
                 else { CompareWhole(Join(path, la[i].Name), la[i].Node, lb[j].Node); i++; j++; }
             }
+            _openA.Remove(a.Value.Ino);
+            _openB.Remove(b.Value.Ino);
         }
         else if (ad)
         {
@@ -383,21 +436,25 @@ internal sealed class TreeDiffer
     private void DeleteTree(byte[] path, Node dir)
     {
         Emit(ChangeKind.Deleted, path, dir, null, true);
-        foreach (var (name, child) in _a.List(dir))
+        Enter(_openA, dir, path);
+        foreach (var (name, child) in _a.List(dir, path))
         {
             if (child.IsDirectory) DeleteTree(Join(path, name), child);
             else Emit(ChangeKind.Deleted, Join(path, name), child, null, true);
         }
+        _openA.Remove(dir.Ino);
     }
 
     private void AddTree(byte[] path, Node dir)
     {
         Emit(ChangeKind.Added, path, null, dir, true);
-        foreach (var (name, child) in _b.List(dir))
+        Enter(_openB, dir, path);
+        foreach (var (name, child) in _b.List(dir, path))
         {
             if (child.IsDirectory) AddTree(Join(path, name), child);
             else Emit(ChangeKind.Added, Join(path, name), null, child, true);
         }
+        _openB.Remove(dir.Ino);
     }
 
     private void CompareDirectoryModes(byte[] path, Node a, Node b)
@@ -536,7 +593,7 @@ internal sealed class TreeDiffer
         {
             h.AppendData(Encoding.ASCII.GetBytes($"blob {v.Size}\0"));
             long total = 0;
-            view.ReadChunks(v.Ino, v.Size, span => { h.AppendData(span); total += span.Length; });
+            view.ReadChunks(v.Ino, v.Size, path, span => { h.AppendData(span); total += span.Length; });
             if (total != v.Size)
                 throw new AgentFsException(Errno.EIO, $"{Encoding.UTF8.GetString(path)} in {view.State} ended after {total} of {v.Size} bytes while reading it");
         }
