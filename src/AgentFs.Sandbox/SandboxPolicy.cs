@@ -22,7 +22,7 @@ namespace AgentFs.Sandbox;
 ///   diff and patch); the session's own control socket (and no other), so checkpoints can be taken from
 ///   inside; and an <c>agentfs</c> command on PATH;</item>
 /// <item>the paths named with --ro, read-only; then the paths named with --hide, empty;</item>
-/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host), every capability
+/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host; a user one with --user), every capability
 ///   dropped, no_new_privs (bwrap always sets it), a seccomp filter against terminal injection, and the
 ///   command killed with the sandbox when <c>agentfs run</c> dies.</item>
 /// </list>
@@ -93,6 +93,10 @@ internal static class SandboxPolicy
         // 7. Namespaces and privileges.
         Add("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
         if (options.Network == NetworkMode.None) Add("--unshare-net"); // loopback only, private to the sandbox
+        // --user: the command sees itself as that uid and gid, through a user namespace that maps them to the caller
+        // (bwrap writes the map before it drops its capabilities). It gains nothing: to the session and the host it is
+        // the caller still. For servers that refuse root (PostgreSQL); root without capabilities cannot setuid itself.
+        if (options.User is { } user) Add("--unshare-user", "--uid", user.Uid.ToString(), "--gid", user.Gid.ToString());
         Add("--die-with-parent");   // agentfs run killed (even SIGKILL): the sandbox's PID 1 dies, and with it all
         Add("--cap-drop", "ALL");   // root inside cannot remount, mknod, ptrace, load modules or change the clock
         // TIOCSTI/TIOCLINUX would let the command type into the user's terminal, to run after agentfs run ends
