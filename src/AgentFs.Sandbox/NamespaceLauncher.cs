@@ -26,13 +26,28 @@ internal sealed class NamespaceLauncher
     // /dev/shm (the sandbox gets a /dev and a /dev/shm of its own, so nothing there is missed; the host never
     // sees it: propagation is private): bwrap binds it read-only inside, for diff and patch.
     private const string Script =
-        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5; shift 5\n" +
+        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 store_dir=$6; shift 6\n" +
         "mount -n -t tmpfs -o size=64k,mode=0700 agentfs-stage /dev/shm && mkdir " + BaseStage + " && mount -n --bind \"$base\" " + BaseStage + " || exit 125\n" +
+        DetachOtherSessions +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
         "echo >&\"$ready_fd\"\n" +
         // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready pipe.
         "eval \"exec $fuse_fd<&- $ready_fd>&-\"\n" +
         "exec \"$@\"\n";
+
+    // Other sessions mounted on the host (fuse.agentfs) are none of the sandbox's business, and the copy of their
+    // mount in this namespace (bwrap's --ro-bind / / takes it along) would pin them: 'agentfs unmount' on the host
+    // could not end them while the sandbox runs. So they are detached here, in this namespace only (propagation is
+    // private), unless one holds the mount path, the base or the store. Other FUSE mounts (sshfs, a network home)
+    // stay: the user may need them, and they are not ours to judge.
+    private const string DetachOtherSessions =
+        "while read -r -a f; do\n" +
+        "  i=6; while [ $i -lt ${#f[@]} ] && [ \"${f[i]}\" != - ]; do i=$((i + 1)); done\n" +
+        "  [ \"${f[i+1]}\" = fuse.agentfs ] || continue\n" +
+        "  printf -v m '%b' \"${f[4]}\"\n" + // mountinfo escapes space, tab, newline and backslash as \ooo
+        "  case \"$mount_point/\" in \"$m\"/*) continue;; esac; case \"$base/\" in \"$m\"/*) continue;; esac; case \"$store_dir/\" in \"$m\"/*) continue;; esac\n" +
+        "  umount -n -l \"$m\" 2>/dev/null\n" +
+        "done < /proc/self/mountinfo\n";
 
     /// <summary>Where the launcher's namespace shows the base directory (see the script).</summary>
     public const string BaseStage = "/dev/shm/base";
@@ -51,7 +66,7 @@ internal sealed class NamespaceLauncher
     /// thread of its own that lives until the process ends: the parent-death signal follows the thread that
     /// forked, not the process, and a pool thread may end any time.
     /// </summary>
-    public void Start(string mountPath, string baseDirectory, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
+    public void Start(string mountPath, string baseDirectory, string storeDirectory, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
         IReadOnlyList<string> commandInside, byte[]? agentfsScript)
     {
         string bwrap = Tools.Find("bwrap", "bubblewrap");
@@ -66,7 +81,7 @@ internal sealed class NamespaceLauncher
         {
             var psi = new ProcessStartInfo(unshare) { UseShellExecute = false };
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
-                         "/bin/bash", "-c", Script, "agentfs-launch", fuseFd.ToString(), readyWrite.ToString(), mountPath, mountData, baseDirectory, bwrap])
+                         "/bin/bash", "-c", Script, "agentfs-launch", fuseFd.ToString(), readyWrite.ToString(), mountPath, mountData, baseDirectory, storeDirectory, bwrap])
                 psi.ArgumentList.Add(arg);
             foreach (string arg in bwrapArguments(seccompFd, scriptFd < 0 ? null : scriptFd)) psi.ArgumentList.Add(arg);
             psi.ArgumentList.Add("--");

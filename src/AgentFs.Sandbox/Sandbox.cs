@@ -98,7 +98,7 @@ public static class Sandbox
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
             {
-                launcher.Start(mountPath, store.BaseDirectoryPath, fd, data,
+                launcher.Start(mountPath, store.BaseDirectoryPath, storeDir, fd, data,
                     (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
                     SandboxPolicy.CommandInside(options.Command), script);
                 Mark("mounted");

@@ -47,7 +47,8 @@ internal static class SandboxPolicy
         var a = new List<string>();
         void Add(params string[] args) => a.AddRange(args);
 
-        // 1. The host, read-only. Recursive: every mount below / comes along, read-only too.
+        // 1. The host, read-only. Recursive: every mount below / comes along, read-only too; except other sessions
+        //    of AgentFs mounted on the host, which the launcher detached (they would be pinned: NamespaceLauncher).
         Add("--ro-bind", "/", "/");
 
         // 2. Fresh system directories. --dev: null, zero, full, random, urandom, tty and a private devpts,
