@@ -98,6 +98,7 @@ public static class Program
             PatchCommand.Create(io),
             ApplyCommand.Create(io),
             RunCommand.Create(io),
+            StopCommand.Create(io),
         };
         return root;
     }

@@ -31,8 +31,9 @@ internal sealed class NamespaceLauncher
     // namespace, so the script opens it there, tells agentfs run its number on the ready pipe, and waits on the go
     // pipe until agentfs run has taken a copy (pidfd_getfd) to serve.
     private const string Script =
-        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7; shift 7\n" +
+        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7 store_dir=$8; shift 8\n" +
         "mount -n --bind \"$base\" \"$stage\" || exit 125\n" +
+        DetachOtherSessions +
         "if [ \"$go_fd\" != - ]; then exec {fuse_fd}<>/dev/fuse || exit 125; fi\n" +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,fd=$fuse_fd,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
         "echo \"$fuse_fd\" >&\"$ready_fd\"\n" +
@@ -40,6 +41,20 @@ internal sealed class NamespaceLauncher
         // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready pipe.
         "eval \"exec $fuse_fd<&- $ready_fd>&-\"\n" +
         "exec \"$@\"\n";
+
+    // Other sessions mounted on the host (fuse.agentfs) are none of the sandbox's business, and the copy of their
+    // mount in this namespace (bwrap's --ro-bind / / takes it along) would pin them: 'agentfs unmount' on the host
+    // could not end them while the sandbox runs. So they are detached here, in this namespace only (propagation is
+    // private), unless one holds the mount path, the base or the store. Other FUSE mounts (sshfs, a network home)
+    // stay: the user may need them, and they are not ours to judge.
+    private const string DetachOtherSessions =
+        "while read -r -a f; do\n" +
+        "  i=6; while [ $i -lt ${#f[@]} ] && [ \"${f[i]}\" != - ]; do i=$((i + 1)); done\n" +
+        "  [ \"${f[i+1]}\" = fuse.agentfs ] || continue\n" +
+        "  printf -v m '%b' \"${f[4]}\"\n" + // mountinfo escapes space, tab, newline and backslash as \ooo
+        "  case \"$mount_point/\" in \"$m\"/*) continue;; esac; case \"$base/\" in \"$m\"/*) continue;; esac; case \"$store_dir/\" in \"$m\"/*) continue;; esac\n" +
+        "  umount -n -l \"$m\" 2>/dev/null\n" +
+        "done < /proc/self/mountinfo\n";
 
     private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
@@ -55,7 +70,7 @@ internal sealed class NamespaceLauncher
     /// thread of its own that lives until the process ends: the parent-death signal follows the thread that
     /// forked, not the process, and a pool thread may end any time.
     /// </summary>
-    public void Start(bool unprivileged, string mountPath, string baseDirectory, string baseStage, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
+    public void Start(bool unprivileged, string mountPath, string baseDirectory, string baseStage, string storeDirectory, int fuseFd, string mountData, Func<int, int?, List<string>> bwrapArguments,
         IReadOnlyList<string> commandInside, byte[]? agentfsScript)
     {
         string bwrap = Tools.Find("bwrap", "bubblewrap");
@@ -85,7 +100,7 @@ internal sealed class NamespaceLauncher
                 foreach (string arg in (string[])["--user", "--map-current-user", "--keep-caps"]) psi.ArgumentList.Add(arg);
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
                          "/bin/bash", "-c", Script, "agentfs-launch", unprivileged ? "-" : fuseFd.ToString(), readyWrite.ToString(), mountPath,
-                         mountDataWithoutFd, baseDirectory, unprivileged ? goRead.ToString() : "-", baseStage])
+                         mountDataWithoutFd, baseDirectory, unprivileged ? goRead.ToString() : "-", baseStage, storeDirectory])
                 psi.ArgumentList.Add(arg);
             if (unprivileged)
                 foreach (string arg in (string[])[setpriv, "--inh-caps", "-all", "--ambient-caps", "-all", "--"]) psi.ArgumentList.Add(arg);

@@ -95,7 +95,7 @@ public static class Sandbox
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
             {
-                launcher.Start(unprivileged, mountPath, store.BaseDirectoryPath, stage, fd, data,
+                launcher.Start(unprivileged, mountPath, store.BaseDirectoryPath, stage, storeDir, fd, data,
                     (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
                     SandboxPolicy.CommandInside(options.Command), script);
                 Mark("mounted");

@@ -26,6 +26,9 @@ public sealed class SandboxOptions
 
     public NetworkMode Network { get; init; } = NetworkMode.None;
 
+    /// <summary>Who the command is inside (<c>--user</c>, see <see cref="SandboxUser"/>); null: the caller's own uid.</summary>
+    public SandboxUser? User { get; init; }
+
     /// <summary>Variables set inside (after the caller's environment is passed through).</summary>
     public IReadOnlyDictionary<string, string> SetEnvironment { get; init; } = new Dictionary<string, string>();
 

@@ -23,7 +23,7 @@ namespace AgentFs.Sandbox;
 ///   inside; and an <c>agentfs</c> command on PATH;</item>
 /// <item>the paths named with --ro, read-only; then the paths named with --hide, empty;</item>
 /// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host; and a user one, mapping
-///   the user to itself, when agentfs run is not root), every capability
+///   the user to itself when agentfs run is not root, or to the uid of --user), every capability
 ///   dropped, no_new_privs (bwrap always sets it), a seccomp filter against terminal injection, and the
 ///   command killed with the sandbox when <c>agentfs run</c> dies.</item>
 /// </list>
@@ -48,7 +48,8 @@ internal static class SandboxPolicy
         var a = new List<string>();
         void Add(params string[] args) => a.AddRange(args);
 
-        // 1. The host, read-only. Recursive: every mount below / comes along, read-only too.
+        // 1. The host, read-only. Recursive: every mount below / comes along, read-only too; except other sessions
+        //    of AgentFs mounted on the host, which the launcher detached (they would be pinned: NamespaceLauncher).
         Add("--ro-bind", "/", "/");
 
         // 2. Fresh system directories. --dev: null, zero, full, random, urandom, tty and a private devpts,
@@ -97,8 +98,12 @@ internal static class SandboxPolicy
         // does not map root, so the kernel would ignore one) and makes a user namespace of its own inside the
         // launcher's, mapping the user to itself again: the command runs with the user's own uid and gid, owns the
         // files it creates in the session, and has no capability anywhere.
-        if (layout.Unprivileged) Add("--unshare-user");
+        if (layout.Unprivileged && options.User is null) Add("--unshare-user");
         if (options.Network == NetworkMode.None) Add("--unshare-net"); // loopback only, private to the sandbox
+        // --user: the command sees itself as that uid and gid, through a user namespace that maps them to the caller
+        // (bwrap writes the map before it drops its capabilities). It gains nothing: to the session and the host it is
+        // the caller still. For servers that refuse root (PostgreSQL); root without capabilities cannot setuid itself.
+        if (options.User is { } user) Add("--unshare-user", "--uid", user.Uid.ToString(), "--gid", user.Gid.ToString());
         Add("--die-with-parent");   // agentfs run killed (even SIGKILL): the sandbox's PID 1 dies, and with it all
         Add("--cap-drop", "ALL");   // root inside cannot remount, mknod, ptrace, load modules or change the clock
         // TIOCSTI/TIOCLINUX would let the command type into the user's terminal, to run after agentfs run ends

@@ -6,6 +6,7 @@ namespace AgentFs.Cli.Commands;
 
 /// <summary>
 /// <c>agentfs run STORE [--branch B] [--at PATH] [--bind P]... [--ro P]... [--hide P]... [--net none|host]
+/// [--user USER[:GROUP]]
 /// [--env K=V]... [--unset-env K]... [--checkpoint-on-exit [-m MSG]] -- CMD [ARGS...]</c>: runs CMD in a
 /// sandbox where the branch is mounted at PATH (default: the base directory's path) and the rest of the host is
 /// read-only (src/AgentFs.Sandbox/SandboxPolicy.cs lists everything it allows). Exits with CMD's exit code
@@ -32,6 +33,11 @@ internal static class RunCommand
             DefaultValueFactory = _ => "none",
         };
         net.AcceptOnlyFromAmong("none", "host");
+        var user = new Option<string?>("--user")
+        {
+            Description = "Run the command as this user and group inside (a user namespace maps them to you: it gains nothing), for servers that refuse root, e.g. PostgreSQL",
+            HelpName = "USER[:GROUP]",
+        };
         var env = new Option<string[]>("--env") { Description = "Set a variable inside (repeatable)", HelpName = "K=V" };
         var unsetEnv = new Option<string[]>("--unset-env") { Description = "Remove a variable inside (repeatable)", HelpName = "K" };
         var checkpointOnExit = new Option<bool>("--checkpoint-on-exit") { Description = "Checkpoint the branch when the command ends" };
@@ -39,7 +45,7 @@ internal static class RunCommand
         var command = new Argument<string[]>("COMMAND") { Description = "The command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("run", "Run a command in a sandbox where the branch is the only thing it can change")
         {
-            store, branch, at, bind, ro, hide, net, env, unsetEnv, checkpointOnExit, message, command,
+            store, branch, at, bind, ro, hide, net, user, env, unsetEnv, checkpointOnExit, message, command,
         };
         cmd.SetAction(r =>
         {
@@ -61,6 +67,7 @@ internal static class RunCommand
                 ReadOnlyPaths = r.GetValue(ro) ?? [],
                 HiddenPaths = r.GetValue(hide) ?? [],
                 Network = r.GetValue(net) == "host" ? NetworkMode.Host : NetworkMode.None,
+                User = r.GetValue(user) is { } u ? SandboxUser.Parse(u) : null,
                 SetEnvironment = set,
                 UnsetEnvironment = r.GetValue(unsetEnv) ?? [],
                 AgentfsCommand = SelfCommand(),

@@ -1,25 +1,39 @@
 using System.CommandLine;
 using AgentFs.Fuse;
+using AgentFs.Sandbox;
 
 namespace AgentFs.Cli.Commands;
 
 /// <summary>
 /// <c>agentfs unmount MOUNTPOINT</c>: unmounts an AgentFs mount and waits (up to --timeout) until the
 /// process serving it has committed everything and released the branch. Exits 1, naming what was not saved,
-/// when that process could not commit its last changes (a full disk).
+/// when that process could not commit its last changes (a full disk). A PATH where a sandbox of <c>agentfs run</c>
+/// has its session (as <c>agentfs status</c> lists it) ends that sandbox, like <c>agentfs stop PATH</c>.
 /// </summary>
 internal static class UnmountCommand
 {
     public static Command Create(CommandIo io)
     {
-        var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "Where the branch is mounted" };
+        var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "Where the branch is mounted (or the path of a running sandbox's session)" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the serving process to finish", DefaultValueFactory = _ => 60 };
         var cmd = new Command("unmount", "Unmount an AgentFs mount (commits and releases the branch)") { mountPoint, timeout };
         cmd.SetAction(r =>
         {
             string mp = Path.GetFullPath(r.GetValue(mountPoint)!).TrimEnd('/');
             if (!AgentMount.IsMountPoint(mp))
+            {
+                // A sandbox's session is mounted in the sandbox's own namespace, not here: unmounting it ends the sandbox.
+                var sandboxes = SandboxRecord.List().Where(s => s.MountPath == mp).ToList();
+                if (sandboxes.Count > 1)
+                    throw new AgentFsException(Errno.EINVAL,
+                        $"{sandboxes.Count} sandboxes run at {mp} (branches {string.Join(", ", sandboxes.Select(s => s.Branch))}); end one with 'agentfs stop {mp} --branch B'");
+                if (sandboxes.Count == 1)
+                {
+                    RunningSandboxes.Stop(sandboxes[0], TimeSpan.FromSeconds(r.GetValue(timeout)));
+                    return Program.ExitOk;
+                }
                 throw new AgentFsException(Errno.EINVAL, $"{mp} is not mounted; 'agentfs status' lists the mounts");
+            }
             var record = AgentMount.List().FirstOrDefault(m => m.MountPoint == mp);
             if (record == null && !IsAgentFs(mp))
                 throw new AgentFsException(Errno.EINVAL, $"{mp} is not an AgentFs mount; use umount for it");
