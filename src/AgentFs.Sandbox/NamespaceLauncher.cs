@@ -40,6 +40,9 @@ internal sealed class NamespaceLauncher
     private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
 
+    /// <summary>A network namespace (descriptor) the launcher is started in (--net allow=); -1: this process's.</summary>
+    public int NetworkNamespaceFd { get; set; } = -1;
+
     /// <summary>The launcher's pid (bwrap's, once it runs), in the host's PID namespace.</summary>
     public int Pid { get; private set; }
 
@@ -78,6 +81,8 @@ internal sealed class NamespaceLauncher
             {
                 try
                 {
+                    // A thread of its own, so only it (and what it forks) enters the sandbox's network.
+                    if (NetworkNamespaceFd >= 0) SandboxNetworkNamespace.Enter(NetworkNamespaceFd);
                     lock (s_spawnLock)
                     {
                         int[] passed = scriptFd < 0 ? [fuseFd, readyWrite, seccompFd] : [fuseFd, readyWrite, seccompFd, scriptFd];

@@ -22,6 +22,8 @@ public static class Sandbox
         if (Native.SandboxLibc.GetEuid() != 0)
             throw new AgentFsException(Errno.EPERM,
                 "agentfs run needs root for now (the unprivileged mode with user namespaces is not there yet); run it with sudo");
+        if (options.Network == NetworkMode.Allow && options.AllowedDestinations is null)
+            throw new AgentFsException(Errno.EINVAL, "--net allow= needs the destinations, e.g. --net allow=api.example.com,registry.npmjs.org");
         if (!File.Exists(options.StorePath))
             throw new AgentFsException(Errno.ENOENT, $"store {options.StorePath} does not exist; create it with 'agentfs init {options.StorePath} DIR'");
 
@@ -33,6 +35,8 @@ public static class Sandbox
         AgentFileSystem? fs = null;
         FuseSession? session = null;
         var launcher = new NamespaceLauncher();
+        SandboxNetworkNamespace? network = null;
+        EgressProxy? proxy = null;
         try
         {
             string mountPath = Full(options.MountPath ?? store.BaseDirectoryPath);
@@ -95,6 +99,13 @@ public static class Sandbox
                 Threads = Math.Max(2, Environment.ProcessorCount),
                 Log = options.Log,
             };
+            if (options.Network == NetworkMode.Allow)
+            {
+                network = SandboxNetworkNamespace.Create();
+                launcher.NetworkNamespaceFd = network.Fd;
+                layout = layout with { ProxyPort = network.ProxyPort };
+                proxy = new EgressProxy(network.Listener, options.AllowedDestinations!, options.NetworkLog);
+            }
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
             {
@@ -105,12 +116,18 @@ public static class Sandbox
                 return launcher.Pid;
             });
             adapter.Session = session;
+            // The sandbox must be in the proxy's namespace, never in the host's network by mistake.
+            if (network != null && !network.Holds(launcher.Pid))
+                throw new AgentFsException(Errno.EIO, "the sandbox did not start in its own network namespace; nothing was run");
+            network?.CloseDescriptor();
             Mark("init done");
-            return new SandboxedProcess(options, store, fs, session, launcher, layout);
+            return new SandboxedProcess(options, store, fs, session, launcher, layout, proxy);
         }
         catch
         {
             launcher.Kill();
+            proxy?.Dispose();
+            network?.Dispose();
             session?.Dispose();
             fs?.Dispose();
             store.Dispose();

@@ -15,4 +15,8 @@ internal sealed record SandboxLayout(
     int? AgentfsScriptFd,
     IReadOnlyList<string> WritablePaths,
     IReadOnlyList<string> ReadOnlyPaths,
-    IReadOnlyList<(string Path, bool IsDirectory)> HiddenPaths);
+    IReadOnlyList<(string Path, bool IsDirectory)> HiddenPaths)
+{
+    /// <summary>With --net allow=: the proxy's port on the sandbox's 127.0.0.1.</summary>
+    public int ProxyPort { get; init; }
+}

@@ -93,6 +93,10 @@ internal static class SandboxPolicy
         // 7. Namespaces and privileges.
         Add("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
         if (options.Network == NetworkMode.None) Add("--unshare-net"); // loopback only, private to the sandbox
+        // --net allow=: the launcher was started in a network namespace of agentfs run's (SandboxNetworkNamespace):
+        // loopback only, like none, plus the proxy's listening socket on its 127.0.0.1, served from outside
+        // (EgressProxy), which connects only where the allow list says and logs each attempt. Nothing else leaves:
+        // a client that ignores the proxy finds no route (and no DNS: the proxy resolves names).
         Add("--die-with-parent");   // agentfs run killed (even SIGKILL): the sandbox's PID 1 dies, and with it all
         Add("--cap-drop", "ALL");   // root inside cannot remount, mknod, ptrace, load modules or change the clock
         // TIOCSTI/TIOCLINUX would let the command type into the user's terminal, to run after agentfs run ends
@@ -101,6 +105,15 @@ internal static class SandboxPolicy
         Add("--seccomp", layout.SeccompFd.ToString());
 
         // Environment: the caller's, passed through, with the user's changes and ours.
+        if (options.Network == NetworkMode.Allow)
+        {
+            // Before the user's --env, which may change them (the namespace keeps everything else out anyway).
+            string proxy = $"http://127.0.0.1:{layout.ProxyPort}";
+            foreach (string name in (string[])["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) Add("--setenv", name, proxy);
+            // The sandbox's own loopback (its servers, e.g. a database) is reached directly.
+            foreach (string name in (string[])["NO_PROXY", "no_proxy"]) Add("--setenv", name, "localhost,127.0.0.1,::1");
+            foreach (string name in (string[])["ALL_PROXY", "all_proxy"]) Add("--unsetenv", name);
+        }
         foreach (string name in options.UnsetEnvironment) Add("--unsetenv", name);
         foreach (var (name, value) in options.SetEnvironment) Add("--setenv", name, value);
         string path0 = options.SetEnvironment.TryGetValue("PATH", out var p) ? p
