@@ -15,6 +15,7 @@ command -v setcap >/dev/null || need+=(libcap2-bin)
 command -v setpriv >/dev/null || need+=(util-linux)
 for lib in libaio.so.1:libaio1 liburing.so.2:liburing2; do ldconfig -p | grep -q "${lib%%:*}" || need+=("${lib##*:}"); done  # xfstests' fsx, fsstress
 command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v curl >/dev/null || need+=(curl)  # --net allow= tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
