@@ -26,12 +26,13 @@ internal sealed class NamespaceLauncher
     // /dev/shm (the sandbox gets a /dev and a /dev/shm of its own, so nothing there is missed; the host never
     // sees it: propagation is private): bwrap binds it read-only inside, for diff and patch.
     private const string Script =
-        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5; shift 5\n" +
+        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 keep_fds=$6; shift 6\n" +
         "mount -n -t tmpfs -o size=64k,mode=0700 agentfs-stage /dev/shm && mkdir " + BaseStage + " && mount -n --bind \"$base\" " + BaseStage + " || exit 125\n" +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
         "echo >&\"$ready_fd\"\n" +
-        // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready pipe.
-        "eval \"exec $fuse_fd<&- $ready_fd>&-\"\n" +
+        // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready pipe, nor
+        // any descriptor agentfs run inherited (`agentfs run ... 7>file` in a shell): all but 0-2 and bwrap's data.
+        "for fd in /proc/self/fd/*; do fd=${fd##*/}; case \" 0 1 2 $keep_fds \" in *\" $fd \"*) ;; *) eval \"exec $fd>&-\" 2>/dev/null;; esac; done\n" +
         "exec \"$@\"\n";
 
     /// <summary>Where the launcher's namespace shows the base directory (see the script).</summary>
@@ -69,7 +70,8 @@ internal sealed class NamespaceLauncher
         {
             var psi = new ProcessStartInfo(unshare) { UseShellExecute = false };
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
-                         "/bin/bash", "-c", Script, "agentfs-launch", fuseFd.ToString(), readyWrite.ToString(), mountPath, mountData, baseDirectory, bwrap])
+                         "/bin/bash", "-c", Script, "agentfs-launch", fuseFd.ToString(), readyWrite.ToString(), mountPath, mountData, baseDirectory,
+                         scriptFd < 0 ? $"{seccompFd}" : $"{seccompFd} {scriptFd}", bwrap])
                 psi.ArgumentList.Add(arg);
             foreach (string arg in bwrapArguments(seccompFd, scriptFd < 0 ? null : scriptFd)) psi.ArgumentList.Add(arg);
             psi.ArgumentList.Add("--");

@@ -21,7 +21,9 @@ namespace AgentFs.Sandbox;
 /// <item>the store's directory, read-only (it may lie in /tmp); the base, read-only, at /run/agentfs/base (for
 ///   diff and patch); the session's own control socket (and no other), so checkpoints can be taken from
 ///   inside; and an <c>agentfs</c> command on PATH;</item>
-/// <item>the paths named with --ro, read-only; then the paths named with --hide, empty;</item>
+/// <item>the paths named with --ro, read-only; then the paths named with --hide, empty; then /dev/null over every
+///   Unix socket the host has bound outside /run and /tmp (connect() ignores a read-only mount), except below a
+///   --bind path (<see cref="HostUnixSockets"/>);</item>
 /// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host), every capability
 ///   dropped, no_new_privs (bwrap always sets it), a seccomp filter against terminal injection, and the
 ///   command killed with the sandbox when <c>agentfs run</c> dies.</item>
@@ -89,6 +91,12 @@ internal static class SandboxPolicy
         foreach (var (path, isDirectory) in layout.HiddenPaths)
             if (isDirectory) Add("--tmpfs", path);
             else Add("--dev-bind", "/dev/null", path); // reads as empty; --ro-bind would mount it nodev: EACCES
+
+        // 6b. Unix sockets of host services outside /run and /tmp: connect() ignores read-only mounts, so each one
+        //     bound on the host now gets /dev/null over it (ECONNREFUSED). Not those below a --bind path (opened on
+        //     purpose), the session or a hidden path. See HostUnixSockets for the limits.
+        foreach (string socketPath in HostUnixSockets.ToHide([layout.MountPath, .. layout.WritablePaths, .. layout.HiddenPaths.Select(h => h.Path)]))
+            Add("--dev-bind", "/dev/null", socketPath);
 
         // 7. Namespaces and privileges.
         Add("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");

@@ -35,7 +35,22 @@ internal static unsafe partial class NetworkLibc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint realpath(string path, nint resolved);
+
+    [LibraryImport("libc")]
+    private static partial void free(nint p);
+
     public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    /// <summary>The path with every symlink resolved, or null when it does not exist.</summary>
+    public static string? RealPath(string path)
+    {
+        nint p = realpath(path, 0);
+        if (p == 0) return null;
+        try { return Marshal.PtrToStringUTF8(p); }
+        finally { free(p); }
+    }
 
     /// <summary>The file type bits of <paramref name="path"/> (not following a last symlink), or 0 when it cannot be read.</summary>
     public static ushort FileType(string path)
