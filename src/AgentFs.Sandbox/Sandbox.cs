@@ -105,6 +105,7 @@ public static class Sandbox
                 launcher.NetworkNamespaceFd = network.Fd;
                 layout = layout with { ProxyPort = network.ProxyPort };
                 proxy = new EgressProxy(network.Listener, options.AllowedDestinations!, options.NetworkLog);
+                Mark("network namespace and proxy");
             }
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>

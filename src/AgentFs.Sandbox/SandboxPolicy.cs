@@ -24,7 +24,8 @@ namespace AgentFs.Sandbox;
 /// <item>the paths named with --ro, read-only; then the paths named with --hide, empty; then /dev/null over every
 ///   Unix socket the host has bound outside /run and /tmp (connect() ignores a read-only mount), except below a
 ///   --bind path (<see cref="HostUnixSockets"/>);</item>
-/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host), every capability
+/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host: loopback only, and with
+///   --net allow= the proxy of agentfs run listening on its 127.0.0.1), every capability
 ///   dropped, no_new_privs (bwrap always sets it), a seccomp filter against terminal injection, and the
 ///   command killed with the sandbox when <c>agentfs run</c> dies.</item>
 /// </list>
