@@ -1,12 +1,15 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace AgentFs.Sandbox.Tests;
 
 /// <summary>
 /// A minimal HTTP server on the host's 127.0.0.1 (a port of its own): answers every request with <see cref="Body"/>
-/// and remembers each request line, so a test sees what reached it and in which form.
+/// and remembers each request line, so a test sees what reached it and in which form. With a certificate, it
+/// speaks HTTPS (TLS on every connection).
 /// </summary>
 public sealed class LoopbackHttpServer : IDisposable
 {
@@ -14,9 +17,12 @@ public sealed class LoopbackHttpServer : IDisposable
     private readonly List<string> _requests = [];
     private readonly Task _loop;
 
-    public LoopbackHttpServer(byte[] body)
+    private readonly X509Certificate2? _certificate;
+
+    public LoopbackHttpServer(byte[] body, X509Certificate2? certificate = null)
     {
         Body = body;
+        _certificate = certificate;
         _listener.Start();
         _loop = Task.Run(Serve);
     }
@@ -44,7 +50,13 @@ public sealed class LoopbackHttpServer : IDisposable
                 {
                     try
                     {
-                        var stream = client.GetStream();
+                        Stream stream = client.GetStream();
+                        if (_certificate != null)
+                        {
+                            var tls = new SslStream(stream);
+                            await tls.AuthenticateAsServerAsync(_certificate);
+                            stream = tls;
+                        }
                         var head = new List<byte>();
                         var one = new byte[1];
                         while (!(head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
@@ -57,7 +69,7 @@ public sealed class LoopbackHttpServer : IDisposable
                         await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {Body.Length}\r\nConnection: close\r\n\r\n"));
                         await stream.WriteAsync(Body);
                     }
-                    catch (IOException) { }
+                    catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException) { }
                 }
             });
         }

@@ -75,6 +75,35 @@ public sealed class ProxyTests : IDisposable
     }
 
     [Fact]
+    public void Https_goes_through_connect_end_to_end()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.Now.AddDays(-1), DateTimeOffset.Now.AddDays(1));
+        using var secure = new LoopbackHttpServer(RandomNumberGenerator.GetBytes(100_000), certificate);
+        // HTTPS_PROXY as set inside: curl sends CONNECT, then TLS with the server through the tunnel (-k: self-signed).
+        var r = RunAllowingOne($"curl -sSk -o {_out}/secure.bin https://127.0.0.1:{secure.Port}/secure; echo \"curl $?\"",
+            $"allow=127.0.0.1:{secure.Port}");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("curl 0\n", r.Stdout);
+        Assert.Equal(secure.Body, File.ReadAllBytes(Path.Combine(_out, "secure.bin")));
+        Assert.Equal(["GET /secure HTTP/1.1"], secure.Requests); // decrypted by the server only: the tunnel passed TLS through
+        Assert.Matches($@"allowed CONNECT 127\.0\.0\.1:{secure.Port} \(127\.0\.0\.1:{secure.Port}\): \d+ bytes sent, \d+ received", Log);
+    }
+
+    [Fact]
+    public void A_refused_request_with_a_body_still_gets_its_403()
+    {
+        var r = RunAllowingOne($"""
+            head -c 3000000 /dev/zero > /tmp/big
+            curl -sS -o /dev/null -w '{HttpCode}\n' -H 'Expect:' --data-binary @/tmp/big http://127.0.0.1:{_two.Port}/upload
+            """);
+        Assert.Equal("403\n", r.Stdout);
+        Assert.Empty(_two.Requests);
+        Assert.Contains($"refused POST 127.0.0.1:{_two.Port}", Log);
+    }
+
+    [Fact]
     public void Without_the_proxy_nothing_outside_is_reachable_not_even_an_allowed_server()
     {
         var r = RunAllowingOne($"""
