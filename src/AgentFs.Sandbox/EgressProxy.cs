@@ -66,6 +66,7 @@ internal sealed class EgressProxy : IDisposable
     {
         byte[] head = ArrayPool<byte>.Shared.Rent(HeaderLimit);
         Socket? upstream = null;
+        IPEndPoint? connected = null;
         string method = "?", host = "?";
         int port = 0;
         try
@@ -152,7 +153,6 @@ internal sealed class EgressProxy : IDisposable
                 }
             }
             string? lastError = null;
-            IPEndPoint? connected = null;
             foreach (var address in candidates)
             {
                 var s = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -205,8 +205,11 @@ internal sealed class EgressProxy : IDisposable
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
-            // The client went away or the sandbox ended before the request was whole: nothing was connected.
-            if (port != 0 && upstream == null) Report(new NetworkAttempt(DateTimeOffset.Now, method, host, port, false, null, 0, 0, "the client went away"));
+            // The client or the server went away, or the sandbox ended, between the decision (refusals, failures and
+            // the pumps report and catch their own errors; port is set just before it) and the exchange: one line.
+            if (port != 0)
+                Report(new NetworkAttempt(DateTimeOffset.Now, method, host, port, true, connected?.ToString(), 0, 0,
+                    $"ended before any data ({e.GetType().Name.Replace("Exception", "")})"));
         }
         finally
         {
