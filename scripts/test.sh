@@ -18,6 +18,7 @@ command -v bwrap >/dev/null || need+=(bubblewrap)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)  # the sandbox's database scenario
 command -v cc >/dev/null || need+=(gcc)
 command -v npm >/dev/null || need+=(npm)
+command -v curl >/dev/null || need+=(curl)  # --net allow= tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

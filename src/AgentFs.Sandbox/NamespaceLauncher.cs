@@ -31,15 +31,17 @@ internal sealed class NamespaceLauncher
     // namespace, so the script opens it there, tells agentfs run its number on the ready pipe, and waits on the go
     // pipe until agentfs run has taken a copy (pidfd_getfd) to serve.
     private const string Script =
-        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7 store_dir=$8; shift 8\n" +
+        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7 store_dir=$8 keep_fds=$9; shift 9\n" +
         "mount -n --bind \"$base\" \"$stage\" || exit 125\n" +
         DetachOtherSessions +
         "if [ \"$go_fd\" != - ]; then exec {fuse_fd}<>/dev/fuse || exit 125; fi\n" +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,fd=$fuse_fd,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
         "echo \"$fuse_fd\" >&\"$ready_fd\"\n" +
-        "if [ \"$go_fd\" != - ]; then read -r _ <&\"$go_fd\" || exit 125; eval \"exec $go_fd<&-\"; fi\n" +
-        // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready pipe.
-        "eval \"exec $fuse_fd<&- $ready_fd>&-\"\n" +
+        "if [ \"$go_fd\" != - ]; then read -r _ <&\"$go_fd\" || exit 125; fi\n" +
+        // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready and go
+        // pipes, nor any descriptor agentfs run inherited (`agentfs run ... 7>file` in a shell): all but 0-2 and
+        // bwrap's data.
+        "for fd in /proc/self/fd/*; do fd=${fd##*/}; case \" 0 1 2 $keep_fds \" in *\" $fd \"*) ;; *) eval \"exec $fd>&-\" 2>/dev/null;; esac; done\n" +
         "exec \"$@\"\n";
 
     // Other sessions mounted on the host (fuse.agentfs) are none of the sandbox's business, and the copy of their
@@ -58,6 +60,9 @@ internal sealed class NamespaceLauncher
 
     private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
+
+    /// <summary>A network namespace (descriptor) the launcher is started in (--net allow=); -1: this process's.</summary>
+    public int NetworkNamespaceFd { get; set; } = -1;
 
     /// <summary>The launcher's pid (bwrap's, once it runs), in the host's PID namespace.</summary>
     public int Pid { get; private set; }
@@ -100,7 +105,8 @@ internal sealed class NamespaceLauncher
                 foreach (string arg in (string[])["--user", "--map-current-user", "--keep-caps"]) psi.ArgumentList.Add(arg);
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
                          "/bin/bash", "-c", Script, "agentfs-launch", unprivileged ? "-" : fuseFd.ToString(), readyWrite.ToString(), mountPath,
-                         mountDataWithoutFd, baseDirectory, unprivileged ? goRead.ToString() : "-", baseStage, storeDirectory])
+                         mountDataWithoutFd, baseDirectory, unprivileged ? goRead.ToString() : "-", baseStage, storeDirectory,
+                         scriptFd < 0 ? $"{seccompFd}" : $"{seccompFd} {scriptFd}"])
                 psi.ArgumentList.Add(arg);
             if (unprivileged)
                 foreach (string arg in (string[])[setpriv, "--inh-caps", "-all", "--ambient-caps", "-all", "--"]) psi.ArgumentList.Add(arg);
@@ -115,6 +121,8 @@ internal sealed class NamespaceLauncher
             {
                 try
                 {
+                    // A thread of its own, so only it (and what it forks) enters the sandbox's network.
+                    if (NetworkNamespaceFd >= 0) SandboxNetworkNamespace.Enter(NetworkNamespaceFd);
                     lock (s_spawnLock)
                     {
                         var passed = new List<int> { readyWrite, seccompFd };

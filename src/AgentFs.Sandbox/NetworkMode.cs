@@ -9,4 +9,9 @@ public enum NetworkMode
 
     /// <summary>The host's network, shared: what an agent needs to reach its model API.</summary>
     Host,
+
+    /// <summary>A network namespace of its own, like <see cref="None"/>, where an HTTP(S) proxy served by this
+    /// process (outside) reaches only the destinations of <see cref="SandboxOptions.AllowedDestinations"/>, and
+    /// reports each attempt (<see cref="SandboxOptions.NetworkLog"/>). HTTP_PROXY and HTTPS_PROXY point to it inside.</summary>
+    Allow,
 }

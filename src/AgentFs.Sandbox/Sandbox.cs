@@ -23,6 +23,11 @@ public static class Sandbox
         // lacks for that before anything starts.
         bool unprivileged = Native.SandboxLibc.GetEuid() != 0;
         if (unprivileged) UnprivilegedMode.Check();
+        if (options.Network == NetworkMode.Allow && options.AllowedDestinations is null)
+            throw new AgentFsException(Errno.EINVAL, "--net allow= needs the destinations, e.g. --net allow=api.example.com,registry.npmjs.org");
+        if (options.Network == NetworkMode.Allow && unprivileged)
+            throw new AgentFsException(Errno.EPERM,
+                "--net allow= needs root for now (its proxy listens inside the sandbox's network namespace, which agentfs run can only enter as root); run it with sudo, or use --net host or --net none");
         if (!File.Exists(options.StorePath))
             throw new AgentFsException(Errno.ENOENT, $"store {options.StorePath} does not exist; create it with 'agentfs init {options.StorePath} DIR'");
 
@@ -35,6 +40,10 @@ public static class Sandbox
         FuseSession? session = null;
         var launcher = new NamespaceLauncher();
         string? stage = null;
+        SandboxRecord? record = null;
+        string? registryFile = null;
+        SandboxNetworkNamespace? network = null;
+        EgressProxy? proxy = null;
         try
         {
             string mountPath = Full(options.MountPath ?? store.BaseDirectoryPath);
@@ -92,6 +101,14 @@ public static class Sandbox
             var mountOptions = new AgentMountOptions { Branch = options.Branch, Log = options.Log };
             var adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout) { Log = options.Log };
             var fuseOptions = AgentMount.FuseOptions(mountOptions);
+            if (options.Network == NetworkMode.Allow)
+            {
+                network = SandboxNetworkNamespace.Create();
+                launcher.NetworkNamespaceFd = network.Fd;
+                layout = layout with { ProxyPort = network.ProxyPort };
+                proxy = new EgressProxy(network.Listener, options.AllowedDestinations!, options.NetworkLog);
+                Mark("network namespace and proxy");
+            }
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
             session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
             {
@@ -99,19 +116,33 @@ public static class Sandbox
                     (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
                     SandboxPolicy.CommandInside(options.Command), script);
                 Mark("mounted");
+                // Listed for agentfs status and stop before the kernel hears INIT: until then no request of the
+                // command on the session is answered, so nothing it does can be seen before it can be stopped.
+                record = new SandboxRecord(store.Path, fs.Branch, mountPath, Environment.ProcessId, launcher.Pid, options.Command,
+                    options.Network == NetworkMode.Allow ? $"allow={options.AllowedDestinations}" : options.Network.ToString().ToLowerInvariant(),
+                    DateTimeOffset.UtcNow);
+                registryFile = record.Register();
                 return launcher.Pid;
             });
             adapter.Session = session;
+            // The sandbox must be in the proxy's namespace, never in the host's network by mistake.
+            if (network != null && !network.Holds(launcher.Pid))
+                throw new AgentFsException(Errno.EIO, "the sandbox did not start in its own network namespace; nothing was run");
+            network?.CloseDescriptor();
             Mark("init done");
-            return new SandboxedProcess(options, store, fs, session, launcher, layout);
+            return new SandboxedProcess(options, store, fs, session, launcher, layout, record!, registryFile!, proxy);
         }
         catch
         {
             launcher.Kill();
+            proxy?.Dispose();
+            network?.Dispose();
             session?.Dispose();
             fs?.Dispose();
             store.Dispose();
             if (stage != null) BaseStage.Remove(stage);
+            if (!string.IsNullOrEmpty(registryFile))
+                try { File.Delete(registryFile); } catch (Exception) { }
             throw;
         }
     }

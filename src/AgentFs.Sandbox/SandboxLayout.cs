@@ -18,4 +18,8 @@ internal sealed record SandboxLayout(
     IReadOnlyList<string> WritablePaths,
     IReadOnlyList<string> ReadOnlyPaths,
     IReadOnlyList<(string Path, bool IsDirectory)> HiddenPaths,
-    bool Unprivileged = false);
+    bool Unprivileged = false)
+{
+    /// <summary>With --net allow=: the proxy's port on the sandbox's 127.0.0.1.</summary>
+    public int ProxyPort { get; init; }
+}

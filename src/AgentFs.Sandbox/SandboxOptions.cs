@@ -29,6 +29,13 @@ public sealed class SandboxOptions
     /// <summary>Who the command is inside (<c>--user</c>, see <see cref="SandboxUser"/>); null: the caller's own uid.</summary>
     public SandboxUser? User { get; init; }
 
+    /// <summary>With <see cref="NetworkMode.Allow"/>: where the proxy may connect (<c>--net allow=LIST</c>).</summary>
+    public NetworkAllowList? AllowedDestinations { get; init; }
+
+    /// <summary>With <see cref="NetworkMode.Allow"/>: told of each connection the sandbox asked for, allowed or
+    /// refused (called on pool threads, concurrently).</summary>
+    public Action<NetworkAttempt>? NetworkLog { get; init; }
+
     /// <summary>Variables set inside (after the caller's environment is passed through).</summary>
     public IReadOnlyDictionary<string, string> SetEnvironment { get; init; } = new Dictionary<string, string>();
 

@@ -21,9 +21,12 @@ namespace AgentFs.Sandbox;
 /// <item>the store's directory, read-only (it may lie in /tmp); the base, read-only, at /run/agentfs/base (for
 ///   diff and patch); the session's own control socket (and no other), so checkpoints can be taken from
 ///   inside; and an <c>agentfs</c> command on PATH;</item>
-/// <item>the paths named with --ro, read-only; then the paths named with --hide, empty;</item>
-/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host; and a user one, mapping
-///   the user to itself when agentfs run is not root, or to the uid of --user), every capability
+/// <item>the paths named with --ro, read-only; then the paths named with --hide, empty; then /dev/null over every
+///   Unix socket the host has bound outside /run and /tmp (connect() ignores a read-only mount), except below a
+///   --bind path (<see cref="HostUnixSockets"/>);</item>
+/// <item>new PID, IPC, UTS and cgroup namespaces (and a network one unless --net host: loopback only, and with
+///   --net allow= the proxy of agentfs run listening on its 127.0.0.1; and a user one, mapping the user to itself
+///   when agentfs run is not root, or to the uid of --user), every capability
 ///   dropped, no_new_privs (bwrap always sets it), a seccomp filter against terminal injection, and the
 ///   command killed with the sandbox when <c>agentfs run</c> dies.</item>
 /// </list>
@@ -92,6 +95,12 @@ internal static class SandboxPolicy
             if (isDirectory) Add("--tmpfs", path);
             else Add("--dev-bind", "/dev/null", path); // reads as empty; --ro-bind would mount it nodev: EACCES
 
+        // 6b. Unix sockets of host services outside /run and /tmp: connect() ignores read-only mounts, so each one
+        //     bound on the host now gets /dev/null over it (ECONNREFUSED). Not those below a --bind path (opened on
+        //     purpose), the session or a hidden path. See HostUnixSockets for the limits.
+        foreach (string socketPath in HostUnixSockets.ToHide([layout.MountPath, .. layout.WritablePaths, .. layout.HiddenPaths.Select(h => h.Path)]))
+            Add("--dev-bind", "/dev/null", socketPath);
+
         // 7. Namespaces and privileges.
         Add("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
         // Not root: bwrap runs without any privilege (never relying on a setuid bit: the launcher's user namespace
@@ -104,6 +113,10 @@ internal static class SandboxPolicy
         // (bwrap writes the map before it drops its capabilities). It gains nothing: to the session and the host it is
         // the caller still. For servers that refuse root (PostgreSQL); root without capabilities cannot setuid itself.
         if (options.User is { } user) Add("--unshare-user", "--uid", user.Uid.ToString(), "--gid", user.Gid.ToString());
+        // --net allow=: the launcher was started in a network namespace of agentfs run's (SandboxNetworkNamespace):
+        // loopback only, like none, plus the proxy's listening socket on its 127.0.0.1, served from outside
+        // (EgressProxy), which connects only where the allow list says and logs each attempt. Nothing else leaves:
+        // a client that ignores the proxy finds no route (and no DNS: the proxy resolves names).
         Add("--die-with-parent");   // agentfs run killed (even SIGKILL): the sandbox's PID 1 dies, and with it all
         Add("--cap-drop", "ALL");   // root inside cannot remount, mknod, ptrace, load modules or change the clock
         // TIOCSTI/TIOCLINUX would let the command type into the user's terminal, to run after agentfs run ends
@@ -112,6 +125,15 @@ internal static class SandboxPolicy
         Add("--seccomp", layout.SeccompFd.ToString());
 
         // Environment: the caller's, passed through, with the user's changes and ours.
+        if (options.Network == NetworkMode.Allow)
+        {
+            // Before the user's --env, which may change them (the namespace keeps everything else out anyway).
+            string proxy = $"http://127.0.0.1:{layout.ProxyPort}";
+            foreach (string name in (string[])["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) Add("--setenv", name, proxy);
+            // The sandbox's own loopback (its servers, e.g. a database) is reached directly.
+            foreach (string name in (string[])["NO_PROXY", "no_proxy"]) Add("--setenv", name, "localhost,127.0.0.1,::1");
+            foreach (string name in (string[])["ALL_PROXY", "all_proxy"]) Add("--unsetenv", name);
+        }
         foreach (string name in options.UnsetEnvironment) Add("--unsetenv", name);
         foreach (var (name, value) in options.SetEnvironment) Add("--setenv", name, value);
         string path0 = options.SetEnvironment.TryGetValue("PATH", out var p) ? p

@@ -15,8 +15,9 @@ public sealed class SandboxedProcess : IDisposable
     private int _stopping, _disposed;
 
     internal SandboxedProcess(SandboxOptions options, AgentStore store, AgentFileSystem fs, FuseSession session,
-        NamespaceLauncher launcher, SandboxLayout layout)
+        NamespaceLauncher launcher, SandboxLayout layout, SandboxRecord record, string registryFile, EgressProxy? proxy = null)
     {
+        _proxy = proxy;
         _options = options;
         Store = store;
         FileSystem = fs;
@@ -25,13 +26,16 @@ public sealed class SandboxedProcess : IDisposable
         MountPath = layout.MountPath;
         _baseStage = layout.BaseStage;
         WorkingDirectory = layout.WorkingDirectory;
-        Record = new SandboxRecord(store.Path, fs.Branch, MountPath, Environment.ProcessId, launcher.Pid, options.Command,
-            options.Network.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
-        _registryFile = Record.Register();
+        Record = record;
+        _registryFile = registryFile;
     }
 
     private readonly string _registryFile;
     private readonly string _baseStage;
+    private readonly EgressProxy? _proxy;
+
+    /// <summary>With --net allow=: the connections the proxy allowed (made, or failed to connect) and refused so far.</summary>
+    public (long Allowed, long Refused) NetworkAttempts => _proxy is { } p ? (p.Allowed, p.Refused) : (0, 0);
 
     /// <summary>What <c>agentfs status</c> shows of this sandbox.</summary>
     public SandboxRecord Record { get; }
@@ -76,6 +80,7 @@ public sealed class SandboxedProcess : IDisposable
     public int WaitForExit()
     {
         int code = Exit.GetAwaiter().GetResult();
+        _proxy?.Dispose(); // the sandbox's processes are gone: its connections end, each is reported
         if (Interlocked.Exchange(ref _sessionEnded, 1) == 0)
         {
             _session.WaitForExit(TimeSpan.FromSeconds(10));
@@ -102,6 +107,7 @@ public sealed class SandboxedProcess : IDisposable
         }
         finally
         {
+            _proxy?.Dispose();
             FileSystem.Dispose();
             Store.Dispose();
             if (_registryFile.Length > 0)

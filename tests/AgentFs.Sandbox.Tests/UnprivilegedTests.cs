@@ -153,6 +153,10 @@ public sealed class UnprivilegedTests : IDisposable
                 "read -r _ && exec bash -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"' limit \"$@\"", "wait"],
             ["bash", "-c", "unshare --user true 2>/dev/null && echo 'user namespaces still work'; exec \"$@\"", "try",
                 "dotnet", _user.Program, "run", _p.StorePath, "--", "echo", "ran"]);
+        // The maps can be written once unshare has made the namespace (before, the process is in ours: EPERM).
+        string ours = new FileInfo("/proc/self/ns/user").LinkTarget!;
+        Assert.True(SandboxProject.Eventually(() => new FileInfo($"/proc/{p.Id}/ns/user").LinkTarget is { } ns && ns != ours),
+            "the test's user namespace was not made");
         foreach (string map in (string[])["uid_map", "gid_map"])
             File.WriteAllText($"/proc/{p.Id}/{map}", "0 0 4294967295\n");
         p.StandardInput.WriteLine("go");

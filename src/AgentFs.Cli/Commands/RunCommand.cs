@@ -5,7 +5,7 @@ using AgentFs.Sandbox;
 namespace AgentFs.Cli.Commands;
 
 /// <summary>
-/// <c>agentfs run STORE [--branch B] [--at PATH] [--bind P]... [--ro P]... [--hide P]... [--net none|host]
+/// <c>agentfs run STORE [--branch B] [--at PATH] [--bind P]... [--ro P]... [--hide P]... [--net none|host|allow=HOST[:PORT],...]
 /// [--user USER[:GROUP]]
 /// [--env K=V]... [--unset-env K]... [--checkpoint-on-exit [-m MSG]] -- CMD [ARGS...]</c>: runs CMD in a
 /// sandbox where the branch is mounted at PATH (default: the base directory's path) and the rest of the host is
@@ -14,7 +14,9 @@ namespace AgentFs.Cli.Commands;
 /// on to every process of the sandbox, and what still runs 5 s later is killed; either way every process of it
 /// ends, the last writes are committed and the branch is free.
 /// At the end a summary on stderr: what changed since the base, the checkpoint, how to review and apply
-/// (nothing when the branch has no change and no checkpoint was asked for).
+/// (nothing when the branch has no change and no checkpoint was asked for), and with --net allow= how many
+/// connections the proxy allowed and refused; each one is a line of STORE.log (<see cref="MountLog"/>), the log
+/// beside the store where mounts report too.
 /// </summary>
 internal static class RunCommand
 {
@@ -28,11 +30,13 @@ internal static class RunCommand
         var hide = new Option<string[]>("--hide") { Description = "Replace a path with an empty one, e.g. ~/.ssh (repeatable)", HelpName = "PATH" };
         var net = new Option<string>("--net")
         {
-            Description = "Network: none (loopback only, the default) or host (shared, e.g. for a model API)",
-            HelpName = "none|host",
+            Description = "Network: none (loopback only, the default), host (shared, e.g. for a model API), or " +
+                "allow=HOST[:PORT],... (only those, through an HTTP(S) proxy of agentfs run: HTTP_PROXY/HTTPS_PROXY are set " +
+                "inside; HOST alone allows ports 80 and 443, *.example.com the names below it; a name never leads to " +
+                "loopback or link-local addresses, allow the address for those; each attempt is logged in STORE.log)",
+            HelpName = "none|host|allow=HOST[:PORT],...",
             DefaultValueFactory = _ => "none",
         };
-        net.AcceptOnlyFromAmong("none", "host");
         var user = new Option<string?>("--user")
         {
             Description = "Run the command as this user and group inside (a user namespace maps them to you: it gains nothing), for servers that refuse root, e.g. PostgreSQL",
@@ -57,16 +61,29 @@ internal static class RunCommand
                     throw new AgentFsException(Errno.EINVAL, $"--env '{item}' is not K=V; write it like --env CI=1");
                 set[item[..eq]] = item[(eq + 1)..];
             }
+            string netValue = r.GetValue(net)!;
+            var (mode, allowList) = netValue switch
+            {
+                "none" => (NetworkMode.None, null),
+                "host" => (NetworkMode.Host, null),
+                _ when netValue.StartsWith("allow=", StringComparison.Ordinal) => (NetworkMode.Allow, NetworkAllowList.Parse(netValue[6..])),
+                _ => throw new AgentFsException(Errno.EINVAL, $"--net '{netValue}' is not none, host or allow=HOST[:PORT],...; e.g. --net allow=api.example.com"),
+            };
+            string storePath = Path.GetFullPath(StoreAccess.CheckPath(r.GetValue(store)!, "store path"));
+            using var netLog = mode == NetworkMode.Allow && File.Exists(storePath) ? MountLog.TryOpen(storePath) : null;
+            string branchName = r.GetValue(branch)!;
             var options = new SandboxOptions
             {
-                StorePath = Path.GetFullPath(StoreAccess.CheckPath(r.GetValue(store)!, "store path")),
-                Branch = r.GetValue(branch)!,
+                StorePath = storePath,
+                Branch = branchName,
                 MountPath = r.GetValue(at),
                 Command = r.GetValue(command)!,
                 WritablePaths = r.GetValue(bind) ?? [],
                 ReadOnlyPaths = r.GetValue(ro) ?? [],
                 HiddenPaths = r.GetValue(hide) ?? [],
-                Network = r.GetValue(net) == "host" ? NetworkMode.Host : NetworkMode.None,
+                Network = mode,
+                AllowedDestinations = allowList,
+                NetworkLog = netLog == null ? null : attempt => netLog.Write($"net: branch {branchName}: {attempt}"),
                 User = r.GetValue(user) is { } u ? SandboxUser.Parse(u) : null,
                 SetEnvironment = set,
                 UnsetEnvironment = r.GetValue(unsetEnv) ?? [],
@@ -107,6 +124,12 @@ internal static class RunCommand
         }
         // Written once the branch is free, so the commands it suggests work at once.
         io.Error.Write(summary);
+        if (options.Network == NetworkMode.Allow)
+        {
+            var (allowed, refused) = sandbox.NetworkAttempts;
+            io.Error.WriteLine($"agentfs: network: {allowed} connection{(allowed == 1 ? "" : "s")} allowed, {refused} refused" +
+                (options.NetworkLog != null ? $" (each in {MountLog.PathFor(options.StorePath)})" : $" ({MountLog.PathFor(options.StorePath)} cannot be written: not logged)"));
+        }
         return exitCode;
     }
 

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Sockets;
+using AgentFs.Sandbox.Native;
+
+namespace AgentFs.Sandbox;
+
+/// <summary>
+/// The network namespace of <c>--net allow=</c>: loopback only, like <c>--net none</c>, plus one listening socket
+/// on its 127.0.0.1 that this process holds, where the proxy (<see cref="EgressProxy"/>) accepts the sandbox's
+/// connections. A socket belongs to the namespace it was created in for its whole life, so the proxy serves
+/// inside while it runs, connects outside, and needs no forwarder process inside and no socket file bound in.
+///
+/// Created on a thread of its own (a network namespace is a property of a thread, and unshare(CLONE_NEWNET) is
+/// allowed in a multi-threaded process); the launcher's spawning thread enters it (setns) before it forks, so
+/// the sandbox is started in it and bwrap does not unshare the network again.
+/// </summary>
+internal sealed class SandboxNetworkNamespace : IDisposable
+{
+    private SandboxNetworkNamespace(int fd, Socket listener)
+    {
+        Fd = fd;
+        Listener = listener;
+    }
+
+    /// <summary>A descriptor of the namespace (close-on-exec), for <see cref="Enter"/>.</summary>
+    public int Fd { get; private set; }
+
+    /// <summary>Listening on 127.0.0.1 inside the namespace.</summary>
+    public Socket Listener { get; }
+
+    public int ProxyPort => ((IPEndPoint)Listener.LocalEndPoint!).Port;
+
+    public static SandboxNetworkNamespace Create()
+    {
+        SandboxNetworkNamespace? created = null;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            int original = NetworkLibc.open("/proc/thread-self/ns/net", NetworkLibc.O_RDONLY | NetworkLibc.O_CLOEXEC);
+            if (original < 0) { failure = new AgentFsException(NetworkLibc.LastErrno, "cannot open this process's network namespace"); return; }
+            int fd = -1;
+            Socket? listener = null;
+            try
+            {
+                if (NetworkLibc.unshare(NetworkLibc.CLONE_NEWNET) != 0)
+                    throw new AgentFsException(NetworkLibc.LastErrno, "cannot create a network namespace for --net allow= (it needs root, or CAP_SYS_ADMIN)");
+                fd = NetworkLibc.open("/proc/thread-self/ns/net", NetworkLibc.O_RDONLY | NetworkLibc.O_CLOEXEC);
+                if (fd < 0) throw new AgentFsException(NetworkLibc.LastErrno, "cannot open the sandbox's network namespace");
+                NetworkLibc.BringLoopbackUp();
+                listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                listener.Listen(128);
+                created = new SandboxNetworkNamespace(fd, listener);
+            }
+            catch (Exception e)
+            {
+                listener?.Dispose();
+                if (fd >= 0) NetworkLibc.close(fd);
+                failure = e;
+            }
+            finally
+            {
+                // The thread ends here; going back anyway keeps it harmless should the runtime ever reuse it.
+                NetworkLibc.setns(original, NetworkLibc.CLONE_NEWNET);
+                NetworkLibc.close(original);
+            }
+        }) { Name = "agentfs-netns", IsBackground = true };
+        thread.Start();
+        thread.Join();
+        if (failure is AgentFsException) throw failure;
+        if (failure != null) throw new AgentFsException(Errno.EIO, $"cannot set up the network of --net allow= ({failure.Message})");
+        return created!;
+    }
+
+    /// <summary>Moves the calling thread into the namespace (processes it forks then start there).</summary>
+    public static void Enter(int fd)
+    {
+        if (NetworkLibc.setns(fd, NetworkLibc.CLONE_NEWNET) != 0)
+            throw new AgentFsException(NetworkLibc.LastErrno, "cannot enter the sandbox's network namespace");
+    }
+
+    /// <summary>Whether process <paramref name="pid"/> lives in this namespace (a check that the sandbox got it).</summary>
+    public bool Holds(int pid)
+    {
+        try
+        {
+            return new FileInfo($"/proc/{pid}/ns/net").LinkTarget is { } theirs
+                && new FileInfo($"/proc/self/fd/{Fd}").LinkTarget == theirs;
+        }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>Closes the namespace's descriptor once the sandbox runs in it (the listener keeps serving).</summary>
+    public void CloseDescriptor()
+    {
+        if (Fd >= 0) NetworkLibc.close(Fd);
+        Fd = -1;
+    }
+
+    public void Dispose()
+    {
+        Listener.Dispose();
+        CloseDescriptor();
+    }
+}
