@@ -18,7 +18,12 @@ public static class Program
 {
     public const int ExitOk = 0, ExitError = 1, ExitUsage = 2;
 
-    public static int Main(string[] args) => Run(args, CommandIo.FromConsole());
+    public static int Main(string[] args)
+    {
+        // Nearly every command opens a store: SQLite loads on another core while the arguments are parsed.
+        if (args.Length > 0 && !args[0].StartsWith('-')) AgentStore.PrepareInBackground();
+        return Run(args, CommandIo.FromConsole());
+    }
 
     /// <summary>Runs the command over the given streams (stdout not a terminal: plain text, no tables).</summary>
     public static int Run(string[] args, Stream stdin, Stream stdout, TextWriter stderr) =>

@@ -34,6 +34,7 @@ public static class Sandbox
         var timing = StartTiming();
         void Mark(string what) => timing?.Invoke(what);
         Mark("start");
+        SandboxRecord.Prepare();
         var store = AgentStore.Open(options.StorePath);
         Mark("store open");
         AgentFileSystem? fs = null;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using AgentFs.Fuse;
 
 namespace AgentFs.Sandbox;
@@ -11,13 +12,21 @@ namespace AgentFs.Sandbox;
 public sealed record SandboxRecord(string Store, string Branch, string MountPath, int Pid, int SandboxPid,
     IReadOnlyList<string> Command, string Network, DateTimeOffset Started)
 {
+    /// <summary>Loads and prepares the JSON code on a pool thread, while the store is opened: the record is written
+    /// on the way to starting the command, where its first use would cost tens of milliseconds.</summary>
+    internal static void Prepare() => Task.Run(() =>
+    {
+        try { JsonSerializer.Serialize(new SandboxRecord("", "", "", 0, 0, [], "", default), SandboxRecordJson.Default.SandboxRecord); }
+        catch (Exception) { }
+    });
+
     internal string Register()
     {
         try
         {
             Directory.CreateDirectory(AgentMount.RegistryDirectory);
             string file = Path.Combine(AgentMount.RegistryDirectory, $"{Pid}.run");
-            File.WriteAllText(file, JsonSerializer.Serialize(this));
+            File.WriteAllText(file, JsonSerializer.Serialize(this, SandboxRecordJson.Default.SandboxRecord));
             return file;
         }
         catch (Exception) { return ""; }
@@ -31,7 +40,7 @@ public sealed record SandboxRecord(string Store, string Branch, string MountPath
         foreach (string f in Directory.EnumerateFiles(AgentMount.RegistryDirectory, "*.run"))
         {
             SandboxRecord? r;
-            try { r = JsonSerializer.Deserialize<SandboxRecord>(File.ReadAllText(f)); }
+            try { r = JsonSerializer.Deserialize(File.ReadAllText(f), SandboxRecordJson.Default.SandboxRecord); }
             catch (Exception) { continue; }
             if (r != null && Directory.Exists($"/proc/{r.SandboxPid}") && Directory.Exists($"/proc/{r.Pid}")) list.Add(r);
             else
@@ -41,3 +50,8 @@ public sealed record SandboxRecord(string Store, string Branch, string MountPath
         return list;
     }
 }
+
+/// <summary>The record's JSON, generated at build time: agentfs run writes it on the way to starting the command,
+/// where reflection-based serialization cost tens of milliseconds on its first use.</summary>
+[JsonSerializable(typeof(SandboxRecord))]
+internal sealed partial class SandboxRecordJson : JsonSerializerContext;

@@ -69,6 +69,9 @@ internal static class StoreVerifier
         if (cmd.ExecuteScalar() is string problem) throw Invalid(path, what, Show(problem));
     }
 
+    /// <summary>Works out the current schema (and with it loads SQLite) ahead of the first open.</summary>
+    public static void PrepareExpectedSchema() => ExpectedSchema(StoreSchema.CurrentVersion);
+
     private static Dictionary<(string Type, string Name), (string Table, string? Sql)> ExpectedSchema(long version)
     {
         lock (Expected)
