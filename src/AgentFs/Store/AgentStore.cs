@@ -234,11 +234,16 @@ public sealed partial class AgentStore : IDisposable
     /// <summary>
     /// Loads SQLite and works out the schema every open is checked against, on a pool thread, so that a process
     /// about to open a store (a command, while it parses its arguments) finds them ready: a first open otherwise
-    /// spends some 30 ms there, on the way to everything agentfs run and mount do. Harmless when nothing is opened.
+    /// spends some 30 ms there, and a mount some 10 more loading OpenSSL for its control socket's name, on the way
+    /// to everything agentfs run and mount do. Harmless when nothing is opened.
     /// </summary>
     public static void PrepareInBackground() => ThreadPool.UnsafeQueueUserWorkItem(static _ =>
     {
-        try { StoreVerifier.PrepareExpectedSchema(); }
+        try
+        {
+            StoreVerifier.PrepareExpectedSchema();
+            Control.ControlPaths.SocketName("", "main"); // loads OpenSSL (SHA-256), which a mount needs next
+        }
         catch (Exception) { } // the open that follows reports whatever is wrong
     }, null);
 
