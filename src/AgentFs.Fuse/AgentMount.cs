@@ -85,6 +85,7 @@ public sealed class AgentMount : IDisposable
         AgentFileSystem? fs = null;
         try
         {
+            RefuseMountInsideBase(store, mp);
             fs = store.OpenFileSystem(options.Branch, options.ReadOnly);
             var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough };
             var fuseOptions = new FuseMountOptions
@@ -128,6 +129,21 @@ public sealed class AgentMount : IDisposable
             store.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A mount at or below the base would be read by its own serving process (every lookup of the base reaches the
+    /// mount again) and hang. Compared by real path and by the identity of each ancestor, so a symlink, '..' or a bind
+    /// mount of the base elsewhere does not hide it.
+    /// </summary>
+    private static void RefuseMountInsideBase(AgentStore store, string mp)
+    {
+        string realMp = AgentFs.Native.PathContainment.RealPath(mp) ?? mp;
+        string? realBase = AgentFs.Native.PathContainment.RealPath(store.Base.Root);
+        if (AgentFs.Native.PathContainment.IsSameOrBelow(realMp, realBase, store.Base.RootDev, store.Base.RootIno))
+            throw new AgentFsException(Errno.EINVAL,
+                $"mountpoint {mp}{(realMp == mp ? "" : $" (really {realMp})")} is inside the base directory {store.BaseDirectoryPath} of store {store.Path}; " +
+                "the mount would read itself and hang: mount it outside the base");
     }
 
     private static string Register(string runtimeDirectory, MountRecord record)

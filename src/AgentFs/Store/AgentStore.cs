@@ -187,8 +187,11 @@ public sealed partial class AgentStore : IDisposable
             throw new AgentFsException(Errno.ENOENT, $"base directory {baseDirectory} does not exist; pass an existing directory");
         string basePath = System.IO.Path.GetFullPath(baseDirectory).TrimEnd('/');
         if (basePath.Length == 0) basePath = "/";
-        if (storePath.StartsWith(basePath + "/", StringComparison.Ordinal))
-            throw new AgentFsException(Errno.EINVAL, $"store {storePath} must not be inside its base directory {basePath} (the base is never written)");
+        // By real path and identity, not by spelling: through a symlink, '..' or a bind mount the store would land in the base.
+        if (AgentFs.Native.PathContainment.IsSameOrBelow(storePath, basePath, out string realStore, out string realBase))
+            throw new AgentFsException(Errno.EINVAL, $"store {storePath} must not be inside its base directory {basePath}" +
+                (realStore == storePath && realBase == basePath ? "" : $" (really {realStore} in {realBase})") +
+                " because the base is never written; put the store outside the base");
         int cs = options.ChunkSize;
         if (cs < 4096 || cs > 1 << 20 || (cs & (cs - 1)) != 0)
             throw new AgentFsException(Errno.EINVAL, $"chunk size {cs} is not a power of two between 4096 and 1048576");
