@@ -233,6 +233,20 @@ public sealed partial class AgentStore : IDisposable
         return new AgentStore(storePath, options);
     }
 
+    /// <summary>Whether a path is an AgentFs store file (by its header; it is not opened as a database).</summary>
+    public static bool IsStoreFile(string path)
+    {
+        byte[] header = new byte[100];
+        try
+        {
+            using var f = new FileStream(path, System.IO.FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (f.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        int appId = (header[68] << 24) | (header[69] << 16) | (header[70] << 8) | header[71];
+        return header.AsSpan(0, 16).SequenceEqual("SQLite format 3\0"u8) && appId == StoreSchema.ApplicationId;
+    }
+
     /// <summary>Opens an existing store. A store of an older schema is migrated forward; a newer one is refused.</summary>
     public static AgentStore Open(string storePath, StoreOptions? options = null) =>
         new(System.IO.Path.GetFullPath(storePath), options ?? new StoreOptions());
