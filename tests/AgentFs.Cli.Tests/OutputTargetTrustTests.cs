@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 namespace AgentFs.Cli.Tests;
 
 /// <summary>
-/// Where backup, restore, export and patch write: never through a symbolic link (it used to change the store the
-/// link points to), and never over a store with a tar or a patch (it used to replace the store itself). Run with
+/// Where backup, restore, export and patch write: never through a symbolic link (backup --force used to change the
+/// store the link points to; backup, restore and export refuse a link, patch replaces the link itself), and never over a store with a tar or a patch (it used to replace the store itself). Run with
 /// the real ./agentfs; the other store is compared byte for byte.
 /// </summary>
 public sealed class OutputTargetTrustTests : IClassFixture<ScriptFixture>
@@ -35,7 +35,6 @@ public sealed class OutputTargetTrustTests : IClassFixture<ScriptFixture>
                      ["backup", sb.StorePath, link],
                      ["restore", backup, link, "--force"],
                      ["export", sb.StorePath, link, "--force"],
-                     ["patch", sb.StorePath, "-o", link],
                  ])
         {
             Agentfs(sb, args).UserError(link, "symbolic link");
@@ -43,6 +42,10 @@ public sealed class OutputTargetTrustTests : IClassFixture<ScriptFixture>
             Assert.Equal(other, new FileInfo(link).LinkTarget); // the link is still a link
             Assert.False(File.Exists(other + "-wal") && new FileInfo(other + "-wal").Length > 0);
         }
+        // patch -o replaces a link with the patch file (HostileInputTests) and never writes through it.
+        Agentfs(sb, "patch", sb.StorePath, "-o", link).Ok();
+        Assert.Equal(otherHash, FileHash(other));
+        Assert.Null(new FileInfo(link).LinkTarget);
         Assert.Equal(storeBefore, sb.StoreSnapshot());
         Assert.Empty(Directory.GetFiles(sb.Root, "*.tmp"));
         sb.AssertBaseUnchanged();
