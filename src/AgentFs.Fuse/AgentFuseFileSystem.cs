@@ -630,8 +630,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         size = 0;
         try
         {
-            byte[]? v = _fs.TryGetXattr(nodeId, Encoding.UTF8.GetString(name));
-            if (v == null) return Errno.ENODATA;
+            string text = Encoding.UTF8.GetString(name);
+            byte[]? v = _fs.TryGetXattr(nodeId, text);
+            if (v == null) return AgentFs.Overlay.XattrNamespace.Check(text) is int refused and not 0 ? refused : Errno.ENODATA;
             size = v.Length;
             if (value.IsEmpty) return 0;
             if (v.Length > value.Length) return Errno.ERANGE;

@@ -85,6 +85,7 @@ public sealed class AgentMount : IDisposable
         AgentFileSystem? fs = null;
         try
         {
+            RefuseMountInsideBase(store, mp);
             fs = store.OpenFileSystem(options.Branch, options.ReadOnly);
             var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough, Log = options.Log };
             var fuseOptions = FuseOptions(options);
@@ -109,6 +110,21 @@ public sealed class AgentMount : IDisposable
             store.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A mount at or below the base would be read by its own serving process (every lookup of the base reaches the
+    /// mount again) and hang. Compared by real path and by the identity of each ancestor, so a symlink, '..' or a bind
+    /// mount of the base elsewhere does not hide it.
+    /// </summary>
+    private static void RefuseMountInsideBase(AgentStore store, string mp)
+    {
+        string realMp = AgentFs.Native.PathContainment.RealPath(mp) ?? mp;
+        string? realBase = AgentFs.Native.PathContainment.RealPath(store.Base.Root);
+        if (AgentFs.Native.PathContainment.IsSameOrBelow(realMp, realBase, store.Base.RootDev, store.Base.RootIno))
+            throw new AgentFsException(Errno.EINVAL,
+                $"mountpoint {mp}{(realMp == mp ? "" : $" (really {realMp})")} is inside the base directory {store.BaseDirectoryPath} of store {store.Path}; " +
+                "the mount would read itself and hang: mount it outside the base");
     }
 
     private static string Register(string runtimeDirectory, MountRecord record)
@@ -158,6 +174,40 @@ public sealed class AgentMount : IDisposable
     }
 
     private static string Unescape(string s) => s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
+
+    /// <summary>The uid that made the FUSE mount at a path (<c>user_id=</c> of its super options in
+    /// /proc/self/mountinfo; the topmost mount there), or null when no FUSE mount is there.</summary>
+    public static uint? MountOwner(string mountPoint)
+    {
+        string full = Path.GetFullPath(mountPoint).TrimEnd('/');
+        if (full.Length == 0) full = "/";
+        uint? owner = null;
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+            var parts = line.Split(' ');
+            int dash = Array.IndexOf(parts, "-");
+            if (parts.Length < 5 || dash < 0 || dash + 3 >= parts.Length || Unescape(parts[4]) != full) continue;
+            owner = null;
+            if (!parts[dash + 1].StartsWith("fuse", StringComparison.Ordinal)) continue;
+            foreach (string option in parts[dash + 3].Split(','))
+                if (option.StartsWith("user_id=", StringComparison.Ordinal) && uint.TryParse(option.AsSpan(8), out uint uid)) owner = uid;
+        }
+        return owner;
+    }
+
+    /// <summary>
+    /// Why this process may not unmount the FUSE mount at a path, or null when it may: only root and the user
+    /// who mounted it can (fusermount3 refuses everyone else, and so does the kernel).
+    /// </summary>
+    public static string? WhyNotAllowedToUnmount(string mountPoint)
+    {
+        uint me = AgentFs.Native.LibC.geteuid();
+        if (me == 0 || MountOwner(mountPoint) is not uint owner || owner == me) return null;
+        static string Who(uint uid) => AgentFs.Control.ControlClient.UserName(uid) is var name && name != $"uid {uid}" ? $"uid {uid} ({name})" : $"uid {uid}";
+        return $"{mountPoint} is mounted by {Who(owner)}; only that user" + (owner == 0 ? "" : " or root") +
+               $" can unmount it: ask them to run 'agentfs unmount {mountPoint}' (you are {Who(me)})";
+    }
 
     /// <summary>Detaches the FUSE mount at a path (umount2 MNT_DETACH as root, fusermount3 -u -z otherwise); returns an errno.</summary>
     public static int UnmountPath(string mountPoint) =>

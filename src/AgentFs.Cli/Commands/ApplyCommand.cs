@@ -32,16 +32,27 @@ internal static class ApplyCommand
             string b = r.GetValue(branch)!, dir = StoreAccess.CheckPath(r.GetValue(target)!, "target directory");
             bool dry = r.GetValue(dryRun);
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
-            var result = Interruptible.Run("apply", "nothing was written to the target", token =>
-                TerminalProgress.Run(io, dry ? "checking" : "applying", progress =>
-                    s.Apply(b, dir, new ApplyOptions { DryRun = dry, KeepSpecialBits = r.GetValue(keepSpecialBits) },
-                        progress?.ForVersion(p => $"{p.Phase} {p.Path}"),
-                        token)));
+            ApplyResult result;
+            try
+            {
+                result = Interruptible.Run("apply", "nothing was written to the target", token =>
+                    TerminalProgress.Run(io, dry ? "checking" : "applying", progress =>
+                        s.Apply(b, dir, new ApplyOptions { DryRun = dry, KeepSpecialBits = r.GetValue(keepSpecialBits) },
+                            progress?.ForVersion(p => $"{p.Phase} {p.Path}"),
+                            token)));
+            }
+            catch (AgentFsException e) when (r.GetValue(json) && ApplyStopped.TryGet(e, out var done, out var notDone))
+            {
+                // A script needs what is in the target now as data: the document, then the one line on stderr, exit 1.
+                io.WriteJson(new ApplyStoppedJson(b, Path.GetFullPath(dir), DryRun: false, Applied: false, Program.OneLine(e.Message),
+                    done.Select(Step).ToList(), notDone.Select(Step).ToList()));
+                throw;
+            }
             if (r.GetValue(json))
             {
                 io.WriteJson(new ApplyJson(b, result.Target, result.DryRun, result.Applied,
                     result.Changes.Select(c => DiffCommand.ChangeJson.From(c, null)).ToList(),
-                    result.Actions.Select(a => new StepJson(StepName(a.Kind), a.Path, a.Kind is ApplyActionKind.Delete or ApplyActionKind.RemoveDirectory ? null : Output.Formats.Mode(a.Mode))).ToList(),
+                    result.Actions.Select(Step).ToList(),
                     result.Skipped.Select(c => c.Path).ToList(),
                     result.DroppedBits.Select(d => new DroppedBitsJson(d.Path, Output.Formats.Mode(d.RequestedMode), Output.Formats.Mode(d.AppliedMode))).ToList()));
                 return Program.ExitOk;
@@ -72,6 +83,9 @@ internal static class ApplyCommand
         return cmd;
     }
 
+    private static StepJson Step(ApplyAction a) =>
+        new(StepName(a.Kind), a.Path, a.Kind is ApplyActionKind.Delete or ApplyActionKind.RemoveDirectory ? null : Output.Formats.Mode(a.Mode));
+
     private static string StepName(ApplyActionKind k) => k switch
     {
         ApplyActionKind.Delete => "delete",
@@ -86,6 +100,11 @@ internal static class ApplyCommand
     /// (special files in skipped; set-id and sticky bits in dropped_special_bits).</summary>
     internal sealed record ApplyJson(string Branch, string Target, bool DryRun, bool Applied, IReadOnlyList<DiffCommand.ChangeJson> Changes,
         IReadOnlyList<StepJson> Steps, IReadOnlyList<string> Skipped, IReadOnlyList<DroppedBitsJson> DroppedSpecialBits);
+
+    /// <summary><c>apply --json</c> when the apply stopped after it began writing (exit 1): error is the line also on
+    /// stderr; done are the steps already in the target, in order, and not_done the steps that were not made.</summary>
+    internal sealed record ApplyStoppedJson(string Branch, string Target, bool DryRun, bool Applied, string Error,
+        IReadOnlyList<StepJson> Done, IReadOnlyList<StepJson> NotDone);
 
     /// <summary>A path written without the set-id or sticky bits the branch has: the mode asked for and the one written.</summary>
     internal sealed record DroppedBitsJson(string Path, string RequestedMode, string AppliedMode);

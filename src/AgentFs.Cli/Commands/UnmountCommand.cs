@@ -34,12 +34,22 @@ internal static class UnmountCommand
                 }
                 throw new AgentFsException(Errno.EINVAL, $"{mp} is not mounted; 'agentfs status' lists the mounts");
             }
-            var record = AgentMount.List().FirstOrDefault(m => m.MountPoint == mp);
+            // The registry names the serving process to wait for. A runtime directory another user could write is
+            // not read (its records could be planted), but the mount itself is still taken down: the kernel knows it.
+            MountRecord? record = null;
+            string? registryRefused = null;
+            try { record = AgentMount.List().FirstOrDefault(m => m.MountPoint == mp); }
+            catch (AgentFsException e) { registryRefused = e.Message; }
             if (record == null && !IsAgentFs(mp))
                 throw new AgentFsException(Errno.EINVAL, $"{mp} is not an AgentFs mount; use umount for it");
+            if (AgentMount.WhyNotAllowedToUnmount(mp) is { } notAllowed)
+                throw new AgentFsException(Errno.EPERM, notAllowed);
             int errno = AgentMount.UnmountPath(mp);
             if (errno != 0 && AgentMount.IsMountPoint(mp))
                 throw new AgentFsException(errno, $"cannot unmount {mp} ({Errno.Name(errno)}); close the files open on it (fuser -vm {mp}) and try again");
+            if (registryRefused != null)
+                io.Error.WriteLine($"agentfs: warning: {mp} is unmounted, but without waiting for the process serving it to commit " +
+                                   $"(its log, STORE.log, says when it has; the control socket and mount registry were not trusted): {registryRefused}");
             if (record != null && !WaitForExit(record.Pid, TimeSpan.FromSeconds(r.GetValue(timeout))))
                 throw new AgentFsException(Errno.EBUSY,
                     $"{mp} is unmounted but process {record.Pid} still runs (files may still be open on the detached mount); it finishes when they are closed");

@@ -60,6 +60,9 @@ internal static class StoreFiles
     public static void CheckPlainTarget(string target, bool overwrite, string what)
     {
         CheckFilePath(target, what);
+        // A tar or a patch over a store (the one exported, or any other) would destroy it: never replaced.
+        if (File.Exists(target) && AgentStore.IsStoreFile(target))
+            throw new AgentFsException(Errno.EEXIST, $"{what} {target} is an AgentFs store, which an {what} never replaces; choose another path");
         if (!overwrite && (File.Exists(target) || IsDanglingSymlink(target)))
             throw new AgentFsException(Errno.EEXIST, $"{what} {target} already exists; pass --force to replace it, or choose another path");
     }
@@ -67,12 +70,22 @@ internal static class StoreFiles
     /// <summary>Refuses a target that is a directory, or whose directory is missing or not a directory.</summary>
     private static void CheckFilePath(string target, string what)
     {
+        // Written through, a link would change the file it points to (another store, a file of the session's
+        // user); replaced, it would surprise whoever made it. The real path is asked for instead.
+        if (IsSymlink(target))
+            throw new AgentFsException(Errno.ELOOP, $"{what} {target} is a symbolic link, which agentfs does not write through or replace; pass the path of a regular file, or remove the link");
         if (Directory.Exists(target))
             throw new AgentFsException(Errno.EISDIR, $"{what} {target} is a directory; pass a file path");
         string? dir = Path.GetDirectoryName(target);
         if (dir != null && !Directory.Exists(dir))
             throw new AgentFsException(File.Exists(dir) ? Errno.ENOTDIR : Errno.ENOENT,
                 $"cannot write {what} {target}: {(File.Exists(dir) ? $"{dir} is not a directory" : $"directory {dir} does not exist")}");
+    }
+
+    public static bool IsSymlink(string path)
+    {
+        try { return new FileInfo(path).LinkTarget != null; }
+        catch (IOException) { return false; }
     }
 
     private static bool IsDanglingSymlink(string path)

@@ -137,7 +137,7 @@ internal static class ControlClient
     }
 
     /// <summary>The user name of a uid from /etc/passwd, or "uid N".</summary>
-    private static string UserName(uint uid)
+    internal static string UserName(uint uid)
     {
         try
         {

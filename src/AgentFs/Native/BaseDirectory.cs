@@ -102,7 +102,7 @@ internal sealed unsafe class BaseDirectory : IDisposable
         return Parse(new ReadOnlySpan<byte>(buf, 256));
     }
 
-    private static BaseStat Parse(ReadOnlySpan<byte> s)
+    internal static BaseStat Parse(ReadOnlySpan<byte> s)
     {
         static long Ts(ReadOnlySpan<byte> s, int off) =>
             BinaryPrimitives.ReadInt64LittleEndian(s[off..]) * 1_000_000_000L + BinaryPrimitives.ReadUInt32LittleEndian(s[(off + 8)..]);

@@ -476,7 +476,7 @@ public sealed partial class AgentFileSystem
 
     /// <summary>getxattr: the value, or ENODATA.</summary>
     public byte[] GetXattr(ulong ino, string name) =>
-        TryGetXattr(ino, name) ?? throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+        TryGetXattr(ino, name) ?? throw new AgentFsException(XattrNamespace.Check(name) is int refused and not 0 ? refused : Errno.ENODATA, $"no attribute {name}");
 
     /// <summary>getxattr without an exception for a missing name (the kernel asks for security.* names often).</summary>
     public byte[]? TryGetXattr(ulong ino, string name) => TryGetXattr(GetRecord(ino), name);
@@ -494,6 +494,8 @@ public sealed partial class AgentFileSystem
         CheckWritable();
         if (name.Length == 0 || Encoding.UTF8.GetByteCount(name) > 255) throw new AgentFsException(Errno.ERANGE, "attribute name must be 1 to 255 bytes");
         if (value.Length > 65536) throw new AgentFsException(Errno.ERANGE, "attribute value is larger than 64 KiB");
+        if (XattrNamespace.Check(name) is int refused and not 0)
+            throw new AgentFsException(refused, $"attribute {name} is in no namespace a file system keeps (user., trusted., security., system.posix_acl_*)");
         bool acl = PosixAcl.IsAclName(name);
         int aclEntries = acl ? PosixAcl.Validate(value) : 0;
         byte[] copy = value.ToArray();
@@ -539,7 +541,8 @@ public sealed partial class AgentFileSystem
             if (TryGetXattr(GetRecord(ino), name) == null)
             {
                 if (PosixAcl.IsAclName(name)) return;
-                throw new AgentFsException(Errno.ENODATA, $"no attribute {name}");
+                // One stored before names were checked can still be removed (above); others are refused as on ext4.
+                throw new AgentFsException(XattrNamespace.Check(name) is int refused and not 0 ? refused : Errno.ENODATA, $"no attribute {name}");
             }
             var rec = RecordForWrite(ino);
             ReplaceXattrs(rec, x => x.Remove(name));

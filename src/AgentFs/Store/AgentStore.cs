@@ -188,8 +188,11 @@ public sealed partial class AgentStore : IDisposable
             throw new AgentFsException(Errno.ENOENT, $"base directory {baseDirectory} does not exist; pass an existing directory");
         string basePath = System.IO.Path.GetFullPath(baseDirectory).TrimEnd('/');
         if (basePath.Length == 0) basePath = "/";
-        if (storePath.StartsWith(basePath + "/", StringComparison.Ordinal))
-            throw new AgentFsException(Errno.EINVAL, $"store {storePath} must not be inside its base directory {basePath} (the base is never written)");
+        // By real path and identity, not by spelling: through a symlink, '..' or a bind mount the store would land in the base.
+        if (AgentFs.Native.PathContainment.IsSameOrBelow(storePath, basePath, out string realStore, out string realBase))
+            throw new AgentFsException(Errno.EINVAL, $"store {storePath} must not be inside its base directory {basePath}" +
+                (realStore == storePath && realBase == basePath ? "" : $" (really {realStore} in {realBase})") +
+                " because the base is never written; put the store outside the base");
         int cs = options.ChunkSize;
         if (cs < 4096 || cs > 1 << 20 || (cs & (cs - 1)) != 0)
             throw new AgentFsException(Errno.EINVAL, $"chunk size {cs} is not a power of two between 4096 and 1048576");
@@ -246,6 +249,20 @@ public sealed partial class AgentStore : IDisposable
         }
         catch (Exception) { } // the open that follows reports whatever is wrong
     }, null);
+
+    /// <summary>Whether a path is an AgentFs store file (by its header; it is not opened as a database).</summary>
+    public static bool IsStoreFile(string path)
+    {
+        byte[] header = new byte[100];
+        try
+        {
+            using var f = new FileStream(path, System.IO.FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (f.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        int appId = (header[68] << 24) | (header[69] << 16) | (header[70] << 8) | header[71];
+        return header.AsSpan(0, 16).SequenceEqual("SQLite format 3\0"u8) && appId == StoreSchema.ApplicationId;
+    }
 
     /// <summary>Opens an existing store. A store of an older schema is migrated forward; a newer one is refused.</summary>
     public static AgentStore Open(string storePath, StoreOptions? options = null) =>

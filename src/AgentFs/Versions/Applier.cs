@@ -330,7 +330,9 @@ internal sealed class Applier
         }
         catch (AgentFsException e)
         {
-            throw new AgentFsException(e.Errno, $"apply of {_reference} to {_target.Root} stopped: {e.Message}; {Progress(completed)}", e);
+            throw ApplyStopped.Attach(
+                new AgentFsException(e.Errno, $"apply of {_reference} to {_target.Root} stopped: {e.Message}; {Progress(completed)}", e),
+                _actions.Take(completed).ToArray(), _actions.Skip(completed).ToArray());
         }
         finally
         {
