@@ -39,13 +39,41 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
 
     private void Remember(ulong parent, ReadOnlySpan<byte> name) => _cachedNames.TryAdd(new Overlay.DentryKey(parent, name.ToArray()), 0);
 
-    /// <summary>Before a rollback: invalidating an inode's pages makes the kernel write its dirty pages back first.</summary>
+    /// <summary>Before a rollback: invalidating an inode's pages makes the kernel write its dirty pages back first.
+    /// The sizes the kernel knows are noted, to find the files the rollback changes under it.</summary>
     private void WriteBackAndDropPages()
     {
         var s = Session;
         if (s == null) return;
         foreach (ulong ino in _fs.KnownInodes()) s.NotifyInvalInode(ino, 0, 0);
+        var sizes = new Dictionary<ulong, (long Size, uint Mode)>();
+        foreach (ulong ino in _fs.KnownInodes())
+        {
+            try { var a = _fs.GetAttr(ino); sizes[ino] = (a.Size, a.Mode); }
+            catch (AgentFsException) { }
+        }
+        _beforeReplace = sizes;
     }
+
+    private Dictionary<ulong, (long Size, uint Mode)>? _beforeReplace;
+
+    /// <summary>
+    /// Generations of inodes a rollback changed under the kernel. With the writeback cache the kernel trusts its
+    /// own size of a regular file for as long as its inode lives, and an open descriptor keeps it alive: an
+    /// append through it after a rollback to a shorter state landed at the old size, NULs in between. A lookup
+    /// answering a new generation makes the kernel drop that inode for a fresh one (the old turns bad: EIO).
+    /// </summary>
+    private readonly ConcurrentDictionary<ulong, ulong> _generations = new();
+    private long _lastGeneration;
+
+    /// <summary>Open handles are numbered by the rollbacks seen (fh = epoch); a handle opened before the rollback
+    /// that changed its file gets ESTALE for reads and writes, which would act on a state that is gone.</summary>
+    private long _epoch = 1;
+    private readonly ConcurrentDictionary<ulong, long> _staleBefore = new();
+    private volatile bool _anyStale;
+
+    private bool IsStale(ulong nodeId, ulong fh) =>
+        _anyStale && fh != PassthroughFh && _staleBefore.TryGetValue(nodeId, out long epoch) && (long)fh < epoch;
 
     /// <summary>After a rollback: the kernel forgets every name, attribute and page it cached.</summary>
     private void ForgetEverythingCached()
@@ -58,6 +86,21 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             _cachedNames.TryRemove(key, out _);
         }
         foreach (ulong ino in _fs.KnownInodes()) s.NotifyInvalInode(ino, 0, 0);
+        if (Interlocked.Exchange(ref _beforeReplace, null) is not { } before) return;
+        long epoch = Interlocked.Increment(ref _epoch);
+        foreach (var (ino, was) in before)
+        {
+            // Regular files only: the kernel takes a directory's size from us anyway, and a new generation of a
+            // directory would turn the working directory of every process in it bad.
+            if ((was.Mode & PosixMode.S_IFMT) != PosixMode.S_IFREG) continue;
+            bool same;
+            try { var a = _fs.GetAttr(ino); same = a.Size == was.Size && a.Mode == was.Mode; }
+            catch (AgentFsException) { same = false; }
+            if (same) continue;
+            _generations[ino] = (ulong)Interlocked.Increment(ref _lastGeneration);
+            _staleBefore[ino] = epoch;
+            _anyStale = true;
+        }
     }
 
     public AgentFileSystem FileSystem => _fs;
@@ -119,7 +162,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     private void Fill(ref FuseEntryOut e, in InodeAttributes s)
     {
         e.NodeId = s.Ino;
-        e.Generation = 0;
+        e.Generation = _generations.IsEmpty || !_generations.TryGetValue(s.Ino, out ulong g) ? 0 : g;
         e.SetTimeouts(EntryTimeout, EntryTimeout);
         Fill(ref e.Attr, s);
     }
@@ -370,7 +413,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             }
         cached:
             _fs.Open(nodeId, trunc);
-            open.Fh = 0;
+            open.Fh = (ulong)Volatile.Read(ref _epoch);
             open.OpenFlags = trunc ? FuseOpenFlags.None : FuseOpenFlags.KeepCache;
             return 0;
         }
@@ -412,7 +455,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             var a = _fs.Create(parent, name, mode, UmaskToApply(umask));
             ReplyNewEntry(parent, name, a, ref entry);
             _fs.Open(a.Ino);
-            open.Fh = 0;
+            open.Fh = (ulong)Volatile.Read(ref _epoch);
             open.OpenFlags = FuseOpenFlags.KeepCache;
             return 0;
         }
@@ -424,6 +467,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         bytesRead = 0;
         try
         {
+            if (IsStale(nodeId, fh)) return Errno.ESTALE;
             bytesRead = _fs.Read(nodeId, offset, buffer);
             return 0;
         }
@@ -435,6 +479,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         bytesWritten = 0;
         try
         {
+            if (IsStale(nodeId, fh)) return Errno.ESTALE;
             Enter(context);
             // Writes from the page cache (writeback) carry no time: the kernel owns mtime and sends it by setattr.
             bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0);
