@@ -23,6 +23,7 @@ public sealed partial class AgentStore
         if (StoreFiles.SameFile(target, Path))
             throw new AgentFsException(Errno.EINVAL, $"backup {target} is the store itself; choose another path");
         StoreFiles.CheckTarget(target, overwrite, "backup", "pass --force to replace it, or choose another path");
+        RefuseInsideBase(target, BaseDirectoryPath, "backup");
 
         AgentFileSystem[] open;
         lock (_open) open = _open.Values.ToArray();
@@ -56,18 +57,21 @@ public sealed partial class AgentStore
         {
             throw new AgentFsException(e.Errno, "backup: " + e.Message, e);
         }
+        string? backupBase;
         // What the backup holds is checked before anything is written: its schema (no trigger of its own may
         // run when the copy's leases are cleared) and its layer graph.
         try
         {
             using var check = StoreDatabase.OpenForReading(backup, out _);
             StoreVerifier.Verify(check, backup, "backup");
+            backupBase = Meta(check, "base") as string;
         }
         catch (Microsoft.Data.Sqlite.SqliteException e) { throw StoreDatabase.Translate(e, backup); }
         if (StoreFiles.SameFile(backup, target))
             throw new AgentFsException(Errno.EINVAL, $"backup {backup} and store {target} are the same file; restore to another path");
         StoreFiles.CheckTarget(target, force, "store",
             "pass --force to replace it with the backup (its current content is lost), or restore to another path");
+        if (backupBase != null) RefuseInsideBase(target, backupBase, "store");
         bool replacing = File.Exists(target);
 
         var clock = Stopwatch.StartNew();
@@ -97,6 +101,17 @@ public sealed partial class AgentStore
             StoreFiles.DeleteWithSidecars(tmp);
             throw;
         }
+    }
+
+    /// <summary>The base is never written: a backup or restored store aimed into it (by any spelling: a symlink,
+    /// a bind mount) is refused, as init refuses a store there.</summary>
+    private static void RefuseInsideBase(string target, string basePath, string what)
+    {
+        if (!Directory.Exists(basePath)) return;
+        if (AgentFs.Native.PathContainment.IsSameOrBelow(target, basePath, out string realTarget, out string realBase))
+            throw new AgentFsException(Errno.EINVAL, $"{what} {target} would be inside the base directory {basePath}" +
+                (realTarget == target && realBase == basePath ? "" : $" (really {realTarget} in {realBase})") +
+                ", which is never written; write it outside the base");
     }
 
     private static string FullHostPath(string path, string what)
