@@ -113,7 +113,9 @@ internal static class RunCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOn);
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, StopOn);
 
-        sandbox = Sandbox.Sandbox.Start(options);
+        // A full fence between publishing the handle and reading the signal (the handler does the reverse): a
+        // signal that comes while Start returns is then seen by one side or the other, never by neither.
+        Interlocked.Exchange(ref sandbox, Sandbox.Sandbox.Start(options));
         int exitCode;
         string summary;
         using (sandbox)
