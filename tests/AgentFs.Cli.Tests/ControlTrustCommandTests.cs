@@ -15,25 +15,7 @@ public sealed class ControlTrustCommandTests : IClassFixture<ScriptFixture>
 
     public ControlTrustCommandTests(ScriptFixture script) => _script = script;
 
-    /// <summary>Runs ./agentfs as uid 65534 (nobody).</summary>
-    private CliResult RunAsNobody(params string[] args)
-    {
-        var psi = new ProcessStartInfo("setpriv")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            WorkingDirectory = "/",
-        };
-        foreach (var a in (string[])["--reuid=" + Nobody, "--regid=" + Nobody, "--clear-groups", _script.Script, .. args])
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = new MemoryStream();
-        var copy = p.StandardOutput.BaseStream.CopyToAsync(stdout);
-        string stderr = p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(60_000), "./agentfs as nobody did not finish");
-        copy.Wait();
-        return new CliResult(p.ExitCode, stdout.ToArray(), stderr);
-    }
+    private CliResult RunAsNobody(params string[] args) => _script.RunAsNobody(args);
 
     private static void Mode(string path, string octal) => File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(octal, 8));
 

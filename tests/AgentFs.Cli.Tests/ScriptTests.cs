@@ -23,6 +23,27 @@ public sealed class ScriptFixture
 
     public CliResult Run(string? cwd, string? stdin, params string[] args) => Run(cwd, stdin, TimeSpan.FromSeconds(60), args);
 
+    /// <summary>Runs ./agentfs as uid 65534 (nobody) through setpriv (util-linux), in /, stdin closed.</summary>
+    public CliResult RunAsNobody(params string[] args)
+    {
+        const string Nobody = "65534";
+        var psi = new ProcessStartInfo("setpriv")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            WorkingDirectory = "/",
+        };
+        foreach (var a in (string[])["--reuid=" + Nobody, "--regid=" + Nobody, "--clear-groups", Script, .. args])
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = new MemoryStream();
+        var copy = p.StandardOutput.BaseStream.CopyToAsync(stdout);
+        string stderr = p.StandardError.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000), "./agentfs as nobody did not finish");
+        copy.Wait();
+        return new CliResult(p.ExitCode, stdout.ToArray(), stderr);
+    }
+
     public CliResult Run(string? cwd, string? stdin, TimeSpan timeout, string[] args, IDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(Script)

@@ -14,24 +14,7 @@ public sealed class UnmountTrustTests : IClassFixture<ScriptFixture>
 
     public UnmountTrustTests(ScriptFixture script) => _script = script;
 
-    private CliResult RunAsNobody(params string[] args)
-    {
-        var psi = new ProcessStartInfo("setpriv")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            WorkingDirectory = "/",
-        };
-        foreach (var a in (string[])["--reuid=" + Nobody, "--regid=" + Nobody, "--clear-groups", _script.Script, .. args])
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = new MemoryStream();
-        var copy = p.StandardOutput.BaseStream.CopyToAsync(stdout);
-        string stderr = p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(60_000), "./agentfs as nobody did not finish");
-        copy.Wait();
-        return new CliResult(p.ExitCode, stdout.ToArray(), stderr);
-    }
+    private CliResult RunAsNobody(params string[] args) => _script.RunAsNobody(args);
 
     /// <summary>Mounts the store in the background with the given runtime directory; returns the serving pid.</summary>
     private int MountInBackground(Sandbox sb, string mp, Dictionary<string, string>? env = null)
