@@ -28,6 +28,17 @@ internal static class BaseStage
     public static void Remove(string stage)
     {
         try { Directory.Delete(stage); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        try { File.Delete(SocketsFile(stage)); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The host sockets the launcher covers with /dev/null, NUL-separated, beside the stage.</summary>
+    public static string SocketsFile(string stage) => stage + ".sockets";
+
+    public static void WriteSocketsToHide(string stage, IReadOnlyList<string> sockets)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (string s in sockets) text.Append(s).Append('\0');
+        File.WriteAllText(SocketsFile(stage), text.ToString());
     }
 
     /// <summary>Removes the empty stages of agentfs processes that no longer run.</summary>

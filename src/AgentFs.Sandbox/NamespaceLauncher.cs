@@ -33,6 +33,9 @@ internal sealed class NamespaceLauncher
     private const string Script =
         "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7 store_dir=$8 keep_fds=$9; shift 9\n" +
         "mount -n --bind \"$base\" \"$stage\" || exit 125\n" +
+        // Host Unix sockets (HostUnixSockets): /dev/null over each, in this namespace (bwrap's --ro-bind / / takes
+        // the binds along); one removed since it was listed is skipped, where a bwrap bind would fail the start.
+        "while IFS= read -r -d '' s; do mount -n --bind /dev/null \"$s\" 2>/dev/null; done < \"$stage.sockets\"\n" +
         DetachOtherSessions +
         "if [ \"$go_fd\" != - ]; then exec {fuse_fd}<>/dev/fuse || exit 125; fi\n" +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,fd=$fuse_fd,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +

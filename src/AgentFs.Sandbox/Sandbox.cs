@@ -95,6 +95,9 @@ public static class Sandbox
             Mark("fs open");
             string socket = ControlPaths.SocketFor(store.StoreId, options.Branch);
             stage = BaseStage.Create();
+            // Host Unix sockets to cover (see HostUnixSockets): listed for the launcher, which binds /dev/null over
+            // each in its namespace and skips one that is gone by then (bwrap would fail on it).
+            BaseStage.WriteSocketsToHide(stage, HostUnixSockets.ToHide([mountPath, .. writable, .. hidden.Select(h => h.Item1)]));
             var layout = new SandboxLayout(mountPath, store.Path, store.StoreId, options.Branch, cwd, stage,
                 File.Exists(socket) ? socket : null, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden, unprivileged);
 

@@ -97,9 +97,8 @@ internal static class SandboxPolicy
 
         // 6b. Unix sockets of host services outside /run and /tmp: connect() ignores read-only mounts, so each one
         //     bound on the host now gets /dev/null over it (ECONNREFUSED). Not those below a --bind path (opened on
-        //     purpose), the session or a hidden path. See HostUnixSockets for the limits.
-        foreach (string socketPath in HostUnixSockets.ToHide([layout.MountPath, .. layout.WritablePaths, .. layout.HiddenPaths.Select(h => h.Path)]))
-            Add("--dev-bind", "/dev/null", socketPath);
+        //     purpose), the session or a hidden path. The launcher binds them before bwrap runs (NamespaceLauncher),
+        //     skipping one removed meanwhile; see HostUnixSockets for the limits.
 
         // 7. Namespaces and privileges.
         Add("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");

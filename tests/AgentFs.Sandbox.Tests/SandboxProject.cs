@@ -69,13 +69,18 @@ public sealed class SandboxProject : IDisposable
     /// <summary>Starts agentfs (./agentfs execs the program: the pid is agentfs's own); stdin is /dev/null.</summary>
     public Process Start(string cwd, params string[] args)
     {
-        var psi = new ProcessStartInfo(Agentfs)
+        // Through env --default-signal: a test runner started in the background by a shell without job control
+        // (as CI may be) has SIGINT and SIGQUIT ignored, and agentfs run rightly keeps a signal it inherited
+        // ignored, as a background job must; the tests of its signal handling need the default.
+        var psi = new ProcessStartInfo("env")
         {
             WorkingDirectory = cwd,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        psi.ArgumentList.Add("--default-signal");
+        psi.ArgumentList.Add(Agentfs);
         foreach (string a in args) psi.ArgumentList.Add(a);
         psi.Environment["GIT_AUTHOR_NAME"] = psi.Environment["GIT_COMMITTER_NAME"] = "t";
         psi.Environment["GIT_AUTHOR_EMAIL"] = psi.Environment["GIT_COMMITTER_EMAIL"] = "t@example.com";
