@@ -119,4 +119,14 @@ public sealed class SessionTests : IDisposable
         var log = _p.Agent("log", _p.StorePath).Stdout;
         Assert.Contains("agent done", log);
     }
+
+    [Fact]
+    public void The_summary_counts_lines_of_text_files_only_and_names_the_binary_ones()
+    {
+        // 3 MB of random bytes (binary: they hold NULs), about 11,700 newlines among them: not lines to count.
+        var r = _p.Agent("run", _p.StorePath, "--", "bash", "-c",
+            "head -c 3000000 /dev/urandom > data.bin; printf 'x\\n' > notes.txt");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal($"agentfs: branch main of {_p.StorePath}: 2 files changed since the base (1 binary), +1 -0 lines", r.StderrLines[0]);
+    }
 }

@@ -140,10 +140,12 @@ internal static class RunCommand
     {
         var s = sandbox.Store;
         string b = sandbox.Branch, storeArg = Quote(s.Path), branchArg = b == "main" ? "" : $" --branch {Quote(b)}";
-        long files = 0, added = 0, deleted = 0;
+        long files = 0, binary = 0, added = 0, deleted = 0;
         foreach (var f in s.DiffStat("base", b))
         {
             files++;
+            // A binary file's counts are its sizes in bytes (as git's --stat shows them), not lines.
+            if (f.IsBinary) { binary++; continue; }
             added += f.Insertions;
             deleted += f.Deletions;
         }
@@ -153,7 +155,7 @@ internal static class RunCommand
             : null;
         // A branch the base still describes, with no checkpoint asked for: nothing to say (like any command).
         if (files == 0 && checkpoint == null) return "";
-        sb.Append($"agentfs: branch {b} of {s.Path}: {files} file{(files == 1 ? "" : "s")} changed since the base, +{added} -{deleted} lines{checkpoint}\n");
+        sb.Append($"agentfs: branch {b} of {s.Path}: {files} file{(files == 1 ? "" : "s")} changed since the base{(binary > 0 ? $" ({binary} binary)" : "")}, +{added} -{deleted} lines{checkpoint}\n");
         if (files > 0)
             sb.Append($"agentfs: review: agentfs diff {storeArg}{branchArg} | less; apply: agentfs apply {storeArg} {Quote(s.BaseDirectoryPath)}{branchArg}; " +
                 $"or a patch: agentfs patch {storeArg}{branchArg} > change.patch\n");
