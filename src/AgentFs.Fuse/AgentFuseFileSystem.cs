@@ -45,10 +45,10 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         var s = Session;
         if (s == null) return;
-        foreach (ulong ino in _fs.KnownInodes()) s.NotifyInvalInode(ino, 0, 0);
         var sizes = new Dictionary<ulong, (long Size, uint Mode)>();
         foreach (ulong ino in _fs.KnownInodes())
         {
+            s.NotifyInvalInode(ino, 0, 0);
             try { var a = _fs.GetAttr(ino); sizes[ino] = (a.Size, a.Mode); }
             catch (AgentFsException) { }
         }
@@ -58,22 +58,22 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     private Dictionary<ulong, (long Size, uint Mode)>? _beforeReplace;
 
     /// <summary>
-    /// Generations of inodes a rollback changed under the kernel. With the writeback cache the kernel trusts its
-    /// own size of a regular file for as long as its inode lives, and an open descriptor keeps it alive: an
-    /// append through it after a rollback to a shorter state landed at the old size, NULs in between. A lookup
-    /// answering a new generation makes the kernel drop that inode for a fresh one (the old turns bad: EIO).
+    /// Regular files a rollback changed under the kernel, with the epoch of that rollback. With the writeback cache
+    /// the kernel trusts its own size of a regular file for as long as its inode lives, and an open descriptor keeps
+    /// it alive: an append through it after a rollback to a shorter state landed at the old size, NULs in between.
+    /// So the epoch is the inode's generation in lookups from then on (the kernel drops its copy for a fresh one;
+    /// the old turns bad), and handles, numbered by the epoch they were opened in (fh), get ESTALE when older.
     /// </summary>
-    private readonly ConcurrentDictionary<ulong, ulong> _generations = new();
-    private long _lastGeneration;
-
-    /// <summary>Open handles are numbered by the rollbacks seen (fh = epoch); a handle opened before the rollback
-    /// that changed its file gets ESTALE for reads and writes, which would act on a state that is gone.</summary>
+    private readonly ConcurrentDictionary<ulong, long> _replacedAt = new();
     private long _epoch = 1;
-    private readonly ConcurrentDictionary<ulong, long> _staleBefore = new();
-    private volatile bool _anyStale;
 
-    private bool IsStale(ulong nodeId, ulong fh) =>
-        _anyStale && fh != PassthroughFh && _staleBefore.TryGetValue(nodeId, out long epoch) && (long)fh < epoch;
+    /// <summary>Whether <see cref="_replacedAt"/> has entries: asked on every lookup, read and write, where
+    /// ConcurrentDictionary.IsEmpty would take every lock of the dictionary.</summary>
+    private volatile bool _anyReplaced;
+
+    private long ReplacedAt(ulong nodeId) => _anyReplaced && _replacedAt.TryGetValue(nodeId, out long epoch) ? epoch : 0;
+
+    private bool IsStale(ulong nodeId, ulong fh) => fh != PassthroughFh && (long)fh < ReplacedAt(nodeId);
 
     /// <summary>After a rollback: the kernel forgets every name, attribute and page it cached.</summary>
     private void ForgetEverythingCached()
@@ -97,9 +97,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             try { var a = _fs.GetAttr(ino); same = a.Size == was.Size && a.Mode == was.Mode; }
             catch (AgentFsException) { same = false; }
             if (same) continue;
-            _generations[ino] = (ulong)Interlocked.Increment(ref _lastGeneration);
-            _staleBefore[ino] = epoch;
-            _anyStale = true;
+            _replacedAt[ino] = epoch;
+            _anyReplaced = true;
         }
     }
 
@@ -162,7 +161,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     private void Fill(ref FuseEntryOut e, in InodeAttributes s)
     {
         e.NodeId = s.Ino;
-        e.Generation = _generations.IsEmpty || !_generations.TryGetValue(s.Ino, out ulong g) ? 0 : g;
+        e.Generation = (ulong)ReplacedAt(s.Ino);
         e.SetTimeouts(EntryTimeout, EntryTimeout);
         Fill(ref e.Attr, s);
     }
