@@ -20,6 +20,9 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // Not a command for users: agentfs run, not root, starts it inside a sandbox's namespaces (--net allow=).
+        if (args.Length > 0 && args[0] == Sandbox.SandboxNetworkHelper.Verb)
+            return Sandbox.SandboxNetworkHelper.Run(args[1..], Console.In, Console.Out, Console.Error);
         // Nearly every command opens a store: SQLite loads on another core while the arguments are parsed.
         if (args.Length > 0 && !args[0].StartsWith('-')) AgentStore.PrepareInBackground();
         return Run(args, CommandIo.FromConsole());

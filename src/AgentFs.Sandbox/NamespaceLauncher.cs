@@ -31,12 +31,16 @@ internal sealed class NamespaceLauncher
     // namespace, so the script opens it there, tells agentfs run its number on the ready pipe, and waits on the go
     // pipe until agentfs run has taken a copy (pidfd_getfd) to serve.
     private const string Script =
-        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7 store_dir=$8 keep_fds=$9; shift 9\n" +
+        "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7 store_dir=$8 keep_fds=$9 listen_n=${10}; shift 10\n" +
+        "listen=(\"${@:1:listen_n}\"); shift \"$listen_n\"\n" +
         "mount -n --bind \"$base\" \"$stage\" || exit 125\n" +
         // Host Unix sockets (HostUnixSockets): /dev/null over each, in this namespace (bwrap's --ro-bind / / takes
         // the binds along); one removed since it was listed is skipped, where a bwrap bind would fail the start.
         "while IFS= read -r -d '' s; do mount -n --bind /dev/null \"$s\" 2>/dev/null; done < \"$stage.sockets\"\n" +
         DetachOtherSessions +
+        // Not root, --net allow=: the network namespace came with the user namespace (unshare --net); the helper
+        // (SandboxNetworkHelper) listens in it for the proxy and names its socket on the ready pipe.
+        "if [ \"$listen_n\" -gt 0 ]; then \"${listen[@]}\" <&\"$go_fd\" >&\"$ready_fd\" || exit 124; fi\n" +
         "if [ \"$go_fd\" != - ]; then exec {fuse_fd}<>/dev/fuse || exit 125; fi\n" +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,fd=$fuse_fd,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
         "echo \"$fuse_fd\" >&\"$ready_fd\"\n" +
@@ -66,6 +70,14 @@ internal sealed class NamespaceLauncher
 
     /// <summary>A network namespace (descriptor) the launcher is started in (--net allow=); -1: this process's.</summary>
     public int NetworkNamespaceFd { get; set; } = -1;
+
+    /// <summary>Not root, --net allow=: the command that runs <see cref="SandboxNetworkHelper"/> (the agentfs command
+    /// and its verb and port); the launcher then creates the network namespace with its user namespace.</summary>
+    public IReadOnlyList<string>? NetworkHelper { get; set; }
+
+    /// <summary>The network namespace the launcher created for <see cref="NetworkHelper"/>, with the proxy's
+    /// listening socket in it, once <see cref="Start"/> returned.</summary>
+    public SandboxNetworkNamespace? HelperNetwork { get; private set; }
 
     /// <summary>The launcher's pid (bwrap's, once it runs), in the host's PID namespace.</summary>
     public int Pid { get; private set; }
@@ -104,13 +116,17 @@ internal sealed class NamespaceLauncher
             // reports (the base's owners) mean the same inside: files stay the user's. Its capabilities in that
             // namespace survive the exec only as ambient ones (--keep-caps), and are dropped again before bwrap,
             // which refuses to start with capabilities it did not get from being setuid.
+            bool helper = unprivileged && NetworkHelper is { Count: > 0 };
             if (unprivileged)
                 foreach (string arg in (string[])["--user", "--map-current-user", "--keep-caps"]) psi.ArgumentList.Add(arg);
+            if (helper) psi.ArgumentList.Add("--net");
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
                          "/bin/bash", "-c", Script, "agentfs-launch", unprivileged ? "-" : fuseFd.ToString(), readyWrite.ToString(), mountPath,
                          mountDataWithoutFd, baseDirectory, unprivileged ? goRead.ToString() : "-", baseStage, storeDirectory,
-                         scriptFd < 0 ? $"{seccompFd}" : $"{seccompFd} {scriptFd}"])
+                         scriptFd < 0 ? $"{seccompFd}" : $"{seccompFd} {scriptFd}", helper ? NetworkHelper!.Count.ToString() : "0"])
                 psi.ArgumentList.Add(arg);
+            if (helper)
+                foreach (string arg in NetworkHelper!) psi.ArgumentList.Add(arg);
             if (unprivileged)
                 foreach (string arg in (string[])[setpriv, "--inh-caps", "-all", "--ambient-caps", "-all", "--"]) psi.ArgumentList.Add(arg);
             psi.ArgumentList.Add(bwrap);
@@ -155,6 +171,13 @@ internal sealed class NamespaceLauncher
                 SandboxLibc.close(goRead);
                 goRead = -1;
             }
+            if (helper && !TakeHelperNetwork(readyRead, goWrite))
+            {
+                Kill();
+                int code = Exit.Wait(TimeSpan.FromSeconds(5)) ? Exit.Result : -1;
+                throw new AgentFsException(Errno.EPERM,
+                    $"cannot set up the network of --net allow= without root (launcher exit {code}, see the message above); use --net none or --net host, or run agentfs run as root");
+            }
             string? mountedFd = SandboxLibc.ReadLine(readyRead, 30_000);
             if (mountedFd is not null && unprivileged)
             {
@@ -183,6 +206,12 @@ internal sealed class NamespaceLauncher
                     $"cannot mount the session at {mountPath} in the sandbox's namespace (launcher exit {code}); see the message above");
             }
         }
+        catch
+        {
+            HelperNetwork?.Dispose();
+            HelperNetwork = null;
+            throw;
+        }
         finally
         {
             SandboxLibc.close(readyRead);
@@ -192,6 +221,15 @@ internal sealed class NamespaceLauncher
             SandboxLibc.close(seccompFd);
             if (scriptFd >= 0) SandboxLibc.close(scriptFd);
         }
+    }
+
+    /// <summary>Reads the helper's "listen PID FD" line, takes its socket and lets it end.</summary>
+    private bool TakeHelperNetwork(int readyRead, int goWrite)
+    {
+        string[]? words = SandboxLibc.ReadLine(readyRead, 30_000)?.Split(' ');
+        if (words is not ["listen", var p, var f] || !int.TryParse(p, out int pid) || !int.TryParse(f, out int fd)) return false;
+        HelperNetwork = SandboxNetworkNamespace.FromHelper(pid, fd);
+        return SandboxLibc.WriteByte(goWrite, (byte)'\n');
     }
 
     private static string ErrnoName(int errno) => errno switch

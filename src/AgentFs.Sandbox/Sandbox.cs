@@ -25,9 +25,11 @@ public static class Sandbox
         if (unprivileged) UnprivilegedMode.Check();
         if (options.Network == NetworkMode.Allow && options.AllowedDestinations is null)
             throw new AgentFsException(Errno.EINVAL, "--net allow= needs the destinations, e.g. --net allow=api.example.com,registry.npmjs.org");
-        if (options.Network == NetworkMode.Allow && unprivileged)
-            throw new AgentFsException(Errno.EPERM,
-                "--net allow= needs root for now (its proxy listens inside the sandbox's network namespace, which agentfs run can only enter as root); run it with sudo, or use --net host or --net none");
+        // Not root, the launcher makes the network namespace and a helper process (the agentfs command) listens
+        // in it for the proxy: a library caller must say how to run agentfs.
+        if (options.Network == NetworkMode.Allow && unprivileged && options.AgentfsCommand is not { Count: > 0 })
+            throw new AgentFsException(Errno.EINVAL,
+                "--net allow= without root needs SandboxOptions.AgentfsCommand (the agentfs command, which sets up the sandbox's network); run it as root, or use --net host or --net none");
         if (!File.Exists(options.StorePath))
             throw new AgentFsException(Errno.ENOENT, $"store {options.StorePath} does not exist; create it with 'agentfs init {options.StorePath} DIR'");
 
@@ -105,7 +107,12 @@ public static class Sandbox
             var mountOptions = new AgentMountOptions { Branch = options.Branch, Log = options.Log };
             var adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout) { Log = options.Log };
             var fuseOptions = AgentMount.FuseOptions(mountOptions);
-            if (options.Network == NetworkMode.Allow)
+            if (options.Network == NetworkMode.Allow && unprivileged)
+            {
+                launcher.NetworkHelper = [.. options.AgentfsCommand!, SandboxNetworkHelper.Verb, SandboxNetworkHelper.Port.ToString()];
+                layout = layout with { ProxyPort = SandboxNetworkHelper.Port };
+            }
+            else if (options.Network == NetworkMode.Allow)
             {
                 network = SandboxNetworkNamespace.Create();
                 launcher.NetworkNamespaceFd = network.Fd;
@@ -120,6 +127,11 @@ public static class Sandbox
                     (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
                     SandboxPolicy.CommandInside(options.Command), script);
                 Mark("mounted");
+                if (launcher.HelperNetwork is { } made)
+                {
+                    network = made;
+                    proxy = new EgressProxy(network.Listener, options.AllowedDestinations!, options.NetworkLog);
+                }
                 // Listed for agentfs status and stop before the kernel hears INIT: until then no request of the
                 // command on the session is answered, so nothing it does can be seen before it can be stopped.
                 record = new SandboxRecord(store.Path, fs.Branch, mountPath, Environment.ProcessId, launcher.Pid, options.Command,

@@ -72,6 +72,24 @@ internal sealed class SandboxNetworkNamespace : IDisposable
         return created!;
     }
 
+    /// <summary>
+    /// The namespace the launcher created without root (<see cref="SandboxNetworkHelper"/>): process
+    /// <paramref name="pid"/> lives in it and listens on descriptor <paramref name="listenerFd"/>; a copy of that
+    /// socket is taken, and the namespace held by a descriptor, while the helper waits.
+    /// </summary>
+    public static SandboxNetworkNamespace FromHelper(int pid, int listenerFd)
+    {
+        int fd = NetworkLibc.open($"/proc/{pid}/ns/net", NetworkLibc.O_RDONLY | NetworkLibc.O_CLOEXEC);
+        if (fd < 0) throw new AgentFsException(NetworkLibc.LastErrno, "cannot open the sandbox's network namespace");
+        int socket = SandboxLibc.TakeDescriptorOf(pid, listenerFd);
+        if (socket < 0)
+        {
+            NetworkLibc.close(fd);
+            throw new AgentFsException(Errno.EIO, $"cannot take the listening socket of the sandbox's network helper (pid {pid}, errno {-socket})");
+        }
+        return new SandboxNetworkNamespace(fd, new Socket(new SafeSocketHandle(socket, ownsHandle: true)));
+    }
+
     /// <summary>Moves the calling thread into the namespace (processes it forks then start there).</summary>
     public static void Enter(int fd)
     {

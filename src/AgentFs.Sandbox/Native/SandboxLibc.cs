@@ -99,18 +99,27 @@ internal static unsafe partial class SandboxLibc
     /// </summary>
     public static int ReplaceWithDescriptorOf(int pid, int targetFd, int replaced)
     {
+        int taken = TakeDescriptorOf(pid, targetFd);
+        if (taken < 0) return -taken;
+        int r = dup3(taken, replaced, O_CLOEXEC);
+        int errno = r < 0 ? LastErrno : 0;
+        close(taken);
+        return errno;
+    }
+
+    /// <summary>A new descriptor (close-on-exec) for what descriptor <paramref name="targetFd"/> of process
+    /// <paramref name="pid"/> refers to (pidfd_getfd, with the limits of <see cref="ReplaceWithDescriptorOf"/>);
+    /// a negative errno when it cannot be taken.</summary>
+    public static int TakeDescriptorOf(int pid, int targetFd)
+    {
         int pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0) return LastErrno;
+        if (pidfd < 0) return -LastErrno;
         try
         {
             int taken = pidfd_getfd(pidfd, targetFd, 0);
-            if (taken < 0) return LastErrno;
-            int r = dup3(taken, replaced, O_CLOEXEC);
-            int errno = r < 0 ? LastErrno : 0;
-            close(taken);
-            return errno;
+            return taken < 0 ? -LastErrno : taken;
         }
-        catch (EntryPointNotFoundException) { return 38; } // ENOSYS: a libc older than 2.36
+        catch (EntryPointNotFoundException) { return -38; } // ENOSYS: a libc older than 2.36
         finally { close(pidfd); }
     }
 
