@@ -40,6 +40,7 @@ public static class Sandbox
         var store = AgentStore.Open(options.StorePath);
         Mark("store open");
         AgentFileSystem? fs = null;
+        Task<AgentFileSystem>? opening = null;
         FuseSession? session = null;
         var launcher = new NamespaceLauncher();
         string? stage = null;
@@ -93,19 +94,22 @@ public static class Sandbox
             if (!Under(cwd, mountPath)) cwd = mountPath;
 
             Mark("checked");
-            fs = store.OpenFileSystem(options.Branch);
-            Mark("fs open");
+            // The branch is taken (its lease, the view, its control socket: 30-50 ms, mostly SQLite's fsyncs) on
+            // another core while the stage is made and the launcher mounts; it must be held before INIT is
+            // answered, and the kernel holds every request of the mount until then, so the command cannot start
+            // (bwrap's own binds and chdir on the session wait too) before the branch is ours.
+            opening = Task.Run(() => store.OpenFileSystem(options.Branch));
             string socket = ControlPaths.SocketFor(store.StoreId, options.Branch);
             stage = BaseStage.Create();
             // Host Unix sockets to cover (see HostUnixSockets): listed for the launcher, which binds /dev/null over
             // each in its namespace and skips one that is gone by then (bwrap would fail on it).
             BaseStage.WriteSocketsToHide(stage, HostUnixSockets.ToHide([mountPath, .. writable, .. hidden.Select(h => h.Item1)]));
             var layout = new SandboxLayout(mountPath, store.Path, store.StoreId, options.Branch, cwd, stage,
-                File.Exists(socket) ? socket : null, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden, unprivileged);
+                socket, SeccompFd: -1, AgentfsScriptFd: null, writable, readOnly, hidden, unprivileged);
 
             // The same file system as `agentfs mount` serves (ACLs, caching, set-id handling).
             var mountOptions = new AgentMountOptions { Branch = options.Branch, Log = options.Log };
-            var adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout) { Log = options.Log };
+            AgentFuseFileSystem? adapter = null;
             var fuseOptions = AgentMount.FuseOptions(mountOptions);
             if (options.Network == NetworkMode.Allow && unprivileged)
             {
@@ -121,7 +125,12 @@ public static class Sandbox
                 Mark("network namespace and proxy");
             }
             byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
-            session = FuseSession.ServeMountedElsewhere(mountPath, adapter, fuseOptions, (fd, data) =>
+            session = FuseSession.ServeMountedElsewhere(mountPath, () =>
+            {
+                fs = opening.GetAwaiter().GetResult();
+                Mark("fs open");
+                return adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout) { Log = options.Log };
+            }, fuseOptions, (fd, data) =>
             {
                 launcher.Start(unprivileged, mountPath, store.BaseDirectoryPath, stage, storeDir, fd, data,
                     (seccompFd, scriptFd) => SandboxPolicy.BwrapArguments(options, layout with { SeccompFd = seccompFd, AgentfsScriptFd = scriptFd }),
@@ -134,19 +143,19 @@ public static class Sandbox
                 }
                 // Listed for agentfs status and stop before the kernel hears INIT: until then no request of the
                 // command on the session is answered, so nothing it does can be seen before it can be stopped.
-                record = new SandboxRecord(store.Path, fs.Branch, mountPath, Environment.ProcessId, launcher.Pid, options.Command,
+                record = new SandboxRecord(store.Path, options.Branch, mountPath, Environment.ProcessId, launcher.Pid, options.Command,
                     options.Network == NetworkMode.Allow ? $"allow={options.AllowedDestinations}" : options.Network.ToString().ToLowerInvariant(),
                     DateTimeOffset.UtcNow);
                 registryFile = record.Register();
                 return launcher.Pid;
             });
-            adapter.Session = session;
+            adapter!.Session = session;
             // The sandbox must be in the proxy's namespace, never in the host's network by mistake.
             if (network != null && !network.Holds(launcher.Pid))
                 throw new AgentFsException(Errno.EIO, "the sandbox did not start in its own network namespace; nothing was run");
             network?.CloseDescriptor();
             Mark("init done");
-            return new SandboxedProcess(options, store, fs, session, launcher, layout, record!, registryFile!, proxy);
+            return new SandboxedProcess(options, store, fs!, session, launcher, layout, record!, registryFile!, proxy);
         }
         catch
         {
@@ -154,6 +163,10 @@ public static class Sandbox
             proxy?.Dispose();
             network?.Dispose();
             session?.Dispose();
+            // A branch taken on the other core is given back too (and the store is not closed under it).
+            if (fs is null && opening is not null)
+                try { fs = opening.GetAwaiter().GetResult(); }
+                catch (Exception) { }
             fs?.Dispose();
             store.Dispose();
             if (stage != null) BaseStage.Remove(stage);

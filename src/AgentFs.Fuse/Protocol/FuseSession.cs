@@ -107,16 +107,30 @@ public sealed partial class FuseSession : IDisposable
         Func<int, string, int> mount)
     {
         ArgumentNullException.ThrowIfNull(fileSystem);
+        return ServeMountedElsewhere(mountPoint, () => fileSystem, options, mount);
+    }
+
+    /// <summary>
+    /// As above, with the file system made by <paramref name="fileSystem"/> once the mount is made and before the
+    /// kernel's INIT is answered: the caller may finish opening what it serves while the other process mounts,
+    /// since the kernel holds every request of the mount until INIT. If it throws, the descriptor is closed (the
+    /// caller ends the other process, and the mount with it).
+    /// </summary>
+    public static FuseSession ServeMountedElsewhere(string mountPoint, Func<IFuseFileSystem> fileSystem, FuseMountOptions options,
+        Func<int, string, int> mount)
+    {
+        ArgumentNullException.ThrowIfNull(fileSystem);
         ArgumentNullException.ThrowIfNull(mount);
         Validate(options);
         string full = Path.GetFullPath(mountPoint);
         if (full.Length > 1)
             full = full.TrimEnd('/');
         int fd = FuseMounter.OpenDevice();
-        var session = new FuseSession(full, fileSystem, options, viaFusermount: false) { _mountedElsewhere = true };
+        FuseSession? session = null;
         try
         {
             int pidInNamespace = mount(fd, FuseMounter.MountData(fd, options));
+            session = new FuseSession(full, fileSystem(), options, viaFusermount: false) { _mountedElsewhere = true };
             session.Start(fd, $"/proc/{pidInNamespace}/mountinfo");
             session.WaitForInit();
             if (options.ReadAheadKb > 0 && session._connectionId is { } id)
@@ -124,9 +138,9 @@ public sealed partial class FuseSession : IDisposable
         }
         catch
         {
-            if (session._deviceFd < 0)
+            if (session is null || session._deviceFd < 0)
                 Libc.Close(fd);
-            session.Dispose();
+            session?.Dispose();
             throw;
         }
         return session;
