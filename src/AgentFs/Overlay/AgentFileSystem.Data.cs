@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Buffers;
-using Microsoft.Data.Sqlite;
 using AgentFs.Native;
 using AgentFs.Overlay;
 using AgentFs.Store;
@@ -106,23 +105,10 @@ public sealed partial class AgentFileSystem
     /// <summary>Files whose chunk rows were found within their sizes (<see cref="CheckChunkRange"/>); bounded.</summary>
     private readonly ConcurrentDictionary<ulong, byte> _chunksChecked = new();
 
-    /// <summary>
-    /// Refuses a file with a chunk row agentfs never writes: at a negative index, or past the end of every version of
-    /// the file. A read never asks for such an index, so without this the bytes it moved away from would silently read
-    /// as zeros (or as the base). Once per file and view: two index seeks in one statement.
-    /// </summary>
+    /// <summary>Refuses a file with a chunk row agentfs never writes (see <see cref="LayerReader.CheckChunkRange"/>); once per file and view.</summary>
     private void CheckChunkRange(ulong ino)
     {
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.ChunkOutOfRange.Bind(1, (long)ino).Bind(2, _chunkSize);
-            if (st.Step())
-                throw StoreCorruption.Error(_store.Path, $"inode {ino} has a chunk at index {st.Int64(0)} (chunk row of layer {st.Int64(1)}), " +
-                    "outside the file (before its start or past the end of every version of it)");
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
+        _layers.CheckChunkRange(_chain, ino, _chunkSize);
         if (_chunksChecked.Count >= 1 << 16) _chunksChecked.Clear();
         _chunksChecked.TryAdd(ino, 0);
     }
@@ -150,27 +136,7 @@ public sealed partial class AgentFileSystem
         long topHide = recDepth == 0 ? rec.HideFrom : long.MaxValue;
         int bestDepth = int.MaxValue, bestLen = 0;
         if (recDepth != -1)
-        {
-            var chain = _chain;
-            var r = _store.RentReader();
-            try
-            {
-                var st = r.ChunkVersions.Bind(1, (long)ino).Bind(2, idx);
-                while (st.Step())
-                {
-                    int d = chain.DepthOf(st.Int64(0));
-                    if (d < 0 || d >= bestDepth || (d == 0 && topHasNoRow)) continue;
-                    bestDepth = d;
-                    var blob = st.Blob(1);
-                    bestLen = blob.Length;
-                    if (bestLen > _chunkSize)
-                        throw StoreCorruption.Error(_store.Path, $"inode {ino} has a chunk {idx} of {bestLen} bytes, more than the chunk size {_chunkSize} (chunk row of layer {st.Int64(0)})");
-                    blob.CopyTo(dest);
-                }
-            }
-            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-            finally { _store.ReturnReader(r); }
-        }
+            bestLen = _layers.NearestChunk(_chain, ino, idx, minDepth: topHasNoRow ? 1 : 0, _chunkSize, dest, out bestDepth);
         // What the layers above a depth hide: the top record's hide_from, then each sealed version's.
         long hidden = bestDepth == 0 ? long.MaxValue : Math.Min(topHide, HiddenAbove(ino, bestDepth));
         if (bestDepth != int.MaxValue)
@@ -191,20 +157,7 @@ public sealed partial class AgentFileSystem
         var chain = _chain;
         if (!_lowerHides.TryGetValue(ino, out var hides))
         {
-            hides = new long[chain.Length];
-            Array.Fill(hides, long.MaxValue);
-            var r = _store.RentReader();
-            try
-            {
-                var st = r.InodeVersions.Bind(1, (long)ino);
-                while (st.Step())
-                {
-                    int d = chain.DepthOf(st.Int64(0));
-                    if (d >= 1) hides[d] = st.Int64(11);
-                }
-            }
-            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-            finally { _store.ReturnReader(r); }
+            hides = _layers.SealedHideFrom(chain, ino);
             _lowerHides[ino] = hides;
         }
         long h = long.MaxValue;
@@ -407,14 +360,7 @@ public sealed partial class AgentFileSystem
             var drop = new HashSet<long>();
             if (_current.ChunksByIno.TryGetValue(ino, out var cur)) foreach (long i in cur) if (i >= firstDropped) drop.Add(i);
             if (_flushing is { } fl && fl.ChunksByIno.TryGetValue(ino, out var fli)) foreach (long i in fli) if (i >= firstDropped) drop.Add(i);
-            var r = _store.RentReader();
-            try
-            {
-                var st = r.ChunkIndexesFrom.Bind(1, (long)ino).Bind(2, _chain.Top).Bind(3, firstDropped);
-                while (st.Step()) drop.Add(st.Int64(0));
-            }
-            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-            finally { _store.ReturnReader(r); }
+            _layers.AddChunkIndexesFrom(_chain, ino, _chain.Top, firstDropped, drop);
             foreach (long i in drop) _current.SetChunk(new ChunkKey(ino, i), null);
             int tail = (int)(newSize & (cs - 1));
             if (tail != 0)

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using System.Collections.Concurrent;
 using System.Text;
 using AgentFs.Native;
@@ -393,28 +392,7 @@ public sealed partial class AgentFileSystem
                 map[name] = (mapped, t);
             }
         }
-        var chain = _chain;
-        var best = new Dictionary<byte[], (int Depth, ulong Ino, byte Type)>(ByteArrayComparer.Instance);
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.DirectoryRows.Bind(1, (long)ino);
-            while (st.Step())
-            {
-                long layer = st.Int64(1);
-                int d = chain.DepthOf(layer);
-                if (d < 0) continue;
-                var raw = st.Blob(0);
-                if (StoreCorruption.BadName(raw) is { } why) throw StoreCorruption.BadNameError(_store.Path, ino, layer, why);
-                ulong child = (ulong)st.Int64(2);
-                if (child == ino || child == InodeNumbers.Root) throw DirectoryInItself(ino, raw, child, layer);
-                byte[] name = raw.ToArray();
-                if (best.TryGetValue(name, out var cur) && cur.Depth <= d) continue;
-                best[name] = (d, child, (byte)st.Int64(3));
-            }
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
+        var best = _layers.NearestEntries(_chain, ino);
         foreach (var (name, v) in best)
         {
             if (v.Ino == 0) map.Remove(name);
