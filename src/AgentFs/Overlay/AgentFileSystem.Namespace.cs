@@ -33,9 +33,9 @@ public sealed partial class AgentFileSystem
         var prec = GetRecord(parent);
         if (!prec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {parent} is not a directory");
         byte[] n = name.ToArray();
-        if (!TryResolveEntry(parent, prec, n, out ulong ino, out _, out baseOrigin))
+        if (!TryResolveEntry(parent, prec, n, out ulong ino, out _, out baseOrigin, out var baseStat))
             return throwIfMissing ? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist") : null;
-        var rec = FindRecord(ino, baseOrigin, out _)
+        var rec = FindRecord(ino, baseOrigin, baseStat, haveBaseStat: baseOrigin != null, out _)
             ?? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} vanished from the base directory");
         if (count || baseOrigin != null)
         {
