@@ -29,15 +29,26 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     public AgentFuseFileSystem(AgentFileSystem fs, TimeSpan? entryTimeout = null)
     {
         _fs = fs;
+        _references = new KernelReferences(fs);
         EntryTimeout = entryTimeout ?? TimeSpan.FromHours(1);
         fs.BeforeStateReplaced += WriteBackAndDropPages;
         fs.StateReplaced += ForgetEverythingCached;
     }
 
-    /// <summary>Names the kernel may have cached (positive or negative), to invalidate when the state is replaced.</summary>
-    private readonly ConcurrentDictionary<Overlay.DentryKey, byte> _cachedNames = new();
+    /// <summary>The kernel's lookup counts: the library counts nothing.</summary>
+    private readonly KernelReferences _references;
 
-    private void Remember(ulong parent, ReadOnlySpan<byte> name) => _cachedNames.TryAdd(new Overlay.DentryKey(parent, name.ToArray()), 0);
+    /// <summary>Names the kernel may have cached (positive or negative), to invalidate when the state is replaced.</summary>
+    private readonly KernelNameCache _cachedNames = new();
+
+    /// <summary>How many names the kernel may cache at most (each is remembered here, to invalidate it after a
+    /// rollback); past it, entries are handed out with no entry timeout.</summary>
+    public int MaxCachedNames { get => _cachedNames.Capacity; init => _cachedNames.Capacity = value; }
+
+    /// <summary>How long the kernel may keep a name: the entry timeout when it is remembered for invalidation, none
+    /// when the set of remembered names is full.</summary>
+    private TimeSpan RememberName(ulong parent, ReadOnlySpan<byte> name) =>
+        _cachedNames.TryRemember(parent, name) ? EntryTimeout : TimeSpan.Zero;
 
     /// <summary>Before a rollback: invalidating an inode's pages makes the kernel write its dirty pages back first.
     /// The sizes the kernel knows are noted, to find the files the rollback changes under it.</summary>
@@ -46,7 +57,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         var s = Session;
         if (s == null) return;
         var sizes = new Dictionary<ulong, (long Size, uint Mode)>();
-        foreach (ulong ino in _fs.KnownInodes())
+        foreach (ulong ino in _references.Known())
         {
             s.NotifyInvalInode(ino, 0, 0);
             try { var a = _fs.GetAttr(ino); sizes[ino] = (a.Size, a.Mode); }
@@ -80,12 +91,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         var s = Session;
         if (s == null) return;
-        foreach (var key in _cachedNames.Keys)
-        {
-            s.NotifyInvalEntry(key.Parent, key.Name);
-            _cachedNames.TryRemove(key, out _);
-        }
-        foreach (ulong ino in _fs.KnownInodes()) s.NotifyInvalInode(ino, 0, 0);
+        _cachedNames.DrainTo((parent, name) => s.NotifyInvalEntry(parent, name));
+        foreach (ulong ino in _references.Known()) s.NotifyInvalInode(ino, 0, 0);
         if (Interlocked.Exchange(ref _beforeReplace, null) is not { } before) return;
         long epoch = Interlocked.Increment(ref _epoch);
         foreach (var (ino, was) in before)
@@ -114,8 +121,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
 
     // ---- helpers -----------------------------------------------------------------------------------
 
-    private static void Enter(in FuseContext c) =>
-        AgentFileSystem.CurrentCaller = new Caller((int)c.Pid, c.Uid, c.Gid);
+    /// <summary>Who made a request, for the operation log and the owner of what it creates.</summary>
+    private static Caller CallerOf(in FuseContext c) => new((int)c.Pid, c.Uid, c.Gid);
 
     private int Fail(Exception e)
     {
@@ -158,11 +165,11 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         a.BlkSize = 4096;
     }
 
-    private void Fill(ref FuseEntryOut e, in InodeAttributes s)
+    private void Fill(ref FuseEntryOut e, in InodeAttributes s, TimeSpan entryTimeout)
     {
         e.NodeId = s.Ino;
         e.Generation = (ulong)ReplacedAt(s.Ino);
-        e.SetTimeouts(EntryTimeout, EntryTimeout);
+        e.SetTimeouts(entryTimeout, EntryTimeout);
         Fill(ref e.Attr, s);
     }
 
@@ -170,9 +177,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     /// reference to the inode (counted here rather than by a second lookup).</summary>
     private void ReplyNewEntry(ulong parent, ReadOnlySpan<byte> name, in InodeAttributes a, ref FuseEntryOut entry)
     {
-        Remember(parent, name);
-        _fs.AddReference(a.Ino);
-        Fill(ref entry, a);
+        var timeout = RememberName(parent, name);
+        _references.Add(a.Ino);
+        Fill(ref entry, a, timeout);
     }
 
     /// <summary>Forgets every cached name and attribute of the kernel (after a rollback or branch switch).</summary>
@@ -204,21 +211,22 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)) return Errno.ENOENT;
         try
         {
-            Remember(parent, name);
+            var timeout = RememberName(parent, name);
             if (_fs.TryLookup(parent, name, out var attributes))
             {
-                Fill(ref entry, attributes);
+                _references.Add(attributes.Ino);
+                Fill(ref entry, attributes, timeout);
                 return 0;
             }
             // A negative entry the kernel may cache: we are the only writer of this branch.
             entry.NodeId = 0;
-            entry.SetTimeouts(EntryTimeout, TimeSpan.Zero);
+            entry.SetTimeouts(timeout, TimeSpan.Zero);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
     }
 
-    public void Forget(ulong nodeId, ulong nlookup) => _fs.Forget(nodeId, nlookup);
+    public void Forget(ulong nodeId, ulong nlookup) => _references.Forget(nodeId, nlookup);
 
     public int GetAttr(in FuseContext context, ulong nodeId, ulong? fh, ref FuseAttrOut attr)
     {
@@ -238,21 +246,20 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             // After an unlink the kernel writes back the ctime of the inode it still caches; it is gone.
             if (!_fs.TryGetAttr(nodeId, out _)) return Errno.ESTALE;
-            Enter(context);
             var f = (SetAttrFields)((uint)changes.Valid & (uint)(SetAttrFields.Mode | SetAttrFields.Uid | SetAttrFields.Gid | SetAttrFields.Size |
                 SetAttrFields.Atime | SetAttrFields.Mtime | SetAttrFields.AtimeNow | SetAttrFields.MtimeNow | SetAttrFields.Ctime));
             var req = new SetAttrRequest(f, changes.Mode, changes.Uid, changes.Gid, (long)changes.Size,
                 (long)changes.Atime * 1_000_000_000 + changes.AtimeNsec,
                 (long)changes.Mtime * 1_000_000_000 + changes.MtimeNsec,
                 (long)changes.Ctime * 1_000_000_000 + changes.CtimeNsec);
-            var result = _fs.SetAttr(nodeId, req);
+            var result = _fs.SetAttr(nodeId, req, CallerOf(context));
             // FUSE_HANDLE_KILLPRIV_V2: a truncation or a change of owner drops the capability attribute, and the
             // set-id bits when the kernel says so (the caller lacks CAP_FSETID, or a chown of a non-directory).
             bool killIds = ((uint)changes.Valid & (uint)FuseSetAttrValid.KillSuidGid) != 0;
             if (killIds || (f & (SetAttrFields.Size | SetAttrFields.Uid | SetAttrFields.Gid)) != 0)
             {
                 _capabilityNodes.TryRemove(nodeId, out _);
-                if (_fs.KillPrivileges(nodeId, killIds))
+                if (_fs.KillPrivileges(nodeId, killIds, CallerOf(context)))
                     result = _fs.GetAttr(nodeId);
             }
             Fill(ref attr.Attr, result);
@@ -280,8 +287,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Symlink(parent, name, target);
+            var a = _fs.Symlink(parent, name, target, CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -292,8 +298,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Mknod(parent, name, mode, rdev, UmaskToApply(umask));
+            var a = _fs.Mknod(parent, name, mode, rdev, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -304,8 +309,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Mkdir(parent, name, mode, UmaskToApply(umask));
+            var a = _fs.Mkdir(parent, name, mode, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -316,8 +320,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.Unlink(parent, name);
+            _fs.Unlink(parent, name, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -327,8 +330,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.Rmdir(parent, name);
+            _fs.Rmdir(parent, name, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -340,9 +342,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         if ((flags & ~(NoReplace | Exchange)) != 0) return Errno.EINVAL;
         try
         {
-            Enter(context);
             var rf = ((flags & NoReplace) != 0 ? RenameFlags.NoReplace : 0) | ((flags & Exchange) != 0 ? RenameFlags.Exchange : 0);
-            _fs.Rename(parent, name, newParent, newName, rf);
+            _fs.Rename(parent, name, newParent, newName, rf, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -352,8 +353,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Link(nodeId, newParent, newName);
+            var a = _fs.Link(nodeId, newParent, newName, CallerOf(context));
             ReplyNewEntry(newParent, newName, a, ref entry);
             return 0;
         }
@@ -364,11 +364,10 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
             const int O_TRUNC = 0x200, O_ACCMODE = 3;
             bool trunc = (flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != 0;
             if ((flags & O_ACCMODE) != 0)
-                KillPrivilegesOnOpen(nodeId, trunc, (openFlags & FuseRequestFlags.OpenKillSuidGid) != 0);
+                KillPrivilegesOnOpen(nodeId, trunc, (openFlags & FuseRequestFlags.OpenKillSuidGid) != 0, CallerOf(context));
             if (Passthrough && Session is { } session && (session.Connection.KernelFlags & FuseInitFlags.Passthrough) != 0)
             {
                 lock (_passthrough)
@@ -411,7 +410,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                 }
             }
         cached:
-            _fs.Open(nodeId, trunc);
+            _fs.Open(nodeId, trunc, CallerOf(context));
             open.Fh = (ulong)Volatile.Read(ref _epoch);
             open.OpenFlags = trunc ? FuseOpenFlags.None : FuseOpenFlags.KeepCache;
             return 0;
@@ -424,12 +423,12 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     /// security.capability before every write. A truncating open drops them now; a file opened for writing
     /// that has the capability attribute is noted, and its first write drops it.
     /// </summary>
-    private void KillPrivilegesOnOpen(ulong nodeId, bool truncate, bool killIds)
+    private void KillPrivilegesOnOpen(ulong nodeId, bool truncate, bool killIds, Caller caller)
     {
         if (truncate)
         {
             _capabilityNodes.TryRemove(nodeId, out _);
-            if (_fs.KillPrivileges(nodeId, killIds))
+            if (_fs.KillPrivileges(nodeId, killIds, caller))
                 Session?.NotifyInvalInode(nodeId, -1);
         }
         else if (_fs.HasXattr(nodeId, AgentFileSystem.CapabilityXattr))
@@ -450,8 +449,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Create(parent, name, mode, UmaskToApply(umask));
+            var a = _fs.Create(parent, name, mode, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             _fs.Open(a.Ino);
             open.Fh = (ulong)Volatile.Read(ref _epoch);
@@ -479,12 +477,11 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             if (IsStale(nodeId, fh)) return Errno.ESTALE;
-            Enter(context);
             // Writes from the page cache (writeback) carry no time: the kernel owns mtime and sends it by setattr.
-            bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0);
+            bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0, caller: CallerOf(context));
             bool killIds = (writeFlags & FuseRequestFlags.WriteKillSuidGid) != 0;
             if ((killIds || (_capabilitySeen && _capabilityNodes.TryRemove(nodeId, out _))) &&
-                _fs.KillPrivileges(nodeId, killIds))
+                _fs.KillPrivileges(nodeId, killIds, CallerOf(context)))
                 Session?.NotifyInvalInode(nodeId, -1); // the kernel's cached mode still has the bits
             return 0;
         }
@@ -601,7 +598,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                 var d = list[i];
                 var entry = default(FuseEntryOut);
                 // An entry of readdirplus is a lookup for the kernel: look it up (which also finds base files
-                // never looked up before), and give the count back if the entry does not fit.
+                // never looked up before), and count it only if the entry fits.
                 InodeAttributes a;
                 try { a = _fs.Lookup(nodeId, d.Name); }
                 catch (AgentFsException e) when (e.IsStoreCorrupt)
@@ -614,13 +611,14 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                     continue;
                 }
                 catch (AgentFsException) { continue; } // gone since the listing was taken
-                Remember(nodeId, d.Name);
-                Fill(ref entry, a);
+                Fill(ref entry, a, RememberName(nodeId, d.Name));
                 if (!writer.Add(d.Name, entry, d.Offset))
                 {
-                    _fs.Forget(a.Ino, 1);
+                    // Not handed out: the kernel holds nothing of it unless it did before.
+                    if (_references.CountOf(a.Ino) == 0) _fs.Forget(a.Ino);
                     break;
                 }
+                _references.Add(a.Ino);
             }
             return 0;
         }
@@ -660,10 +658,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
             // FUSE_POSIX_ACL: the kernel says when setting an access ACL must clear set-group-id.
             _fs.SetXattr(nodeId, Encoding.UTF8.GetString(name), value, flags,
-                dropSetGid: (setXattrFlags & FuseRequestFlags.SetXattrAclKillSgid) != 0);
+                dropSetGid: (setXattrFlags & FuseRequestFlags.SetXattrAclKillSgid) != 0, caller: CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -712,8 +709,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.RemoveXattr(nodeId, Encoding.UTF8.GetString(name));
+            _fs.RemoveXattr(nodeId, Encoding.UTF8.GetString(name), CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -739,8 +735,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.Fallocate(nodeId, offset, length, (FallocateMode)mode);
+            _fs.Fallocate(nodeId, offset, length, (FallocateMode)mode, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -764,9 +759,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     public int CopyFileRange(in FuseContext context, ulong nodeIn, ulong fhIn, long offsetIn, ulong nodeOut, ulong fhOut, long offsetOut, ulong length, ulong flags, out ulong bytesCopied)
     {
         bytesCopied = 0;
+        var caller = CallerOf(context);
         try
         {
-            Enter(context);
             byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
             try
             {
@@ -775,7 +770,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                     int want = (int)Math.Min((ulong)buf.Length, length - bytesCopied);
                     int n = _fs.Read(nodeIn, offsetIn + (long)bytesCopied, buf.AsSpan(0, want));
                     if (n == 0) break;
-                    _fs.Write(nodeOut, offsetOut + (long)bytesCopied, buf.AsSpan(0, n));
+                    _fs.Write(nodeOut, offsetOut + (long)bytesCopied, buf.AsSpan(0, n), caller: caller);
                     bytesCopied += (ulong)n;
                 }
             }

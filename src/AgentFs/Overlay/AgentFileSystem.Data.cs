@@ -9,14 +9,14 @@ namespace AgentFs;
 public sealed partial class AgentFileSystem
 {
     /// <summary>open(2): counts the open (an unlinked file lives until its last release) and applies O_TRUNC.</summary>
-    public InodeAttributes Open(ulong ino, bool truncate = false)
+    public InodeAttributes Open(ulong ino, bool truncate = false, Caller? caller = null)
     {
         var rec = GetRecord(ino);
         if (rec.IsDirectory && truncate) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
         var ns = _nodes.GetOrAdd(ino, static _ => new NodeState());
         Interlocked.Increment(ref ns.Opens);
         if (truncate && rec.Size != 0)
-            return SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, Size: 0));
+            return SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, Size: 0), caller);
         return rec.ToAttributes();
     }
 
@@ -43,7 +43,7 @@ public sealed partial class AgentFileSystem
             if (Volatile.Read(ref ns.Opens) > 0) return;
             var rec = FindRecord(ino, null, out _);
             if (rec != null && rec.Nlink == 0 && !rec.IsDirectory) DropInode(ino, rec);
-            if (Volatile.Read(ref ns.Lookups) <= 0 && ino != InodeNumbers.Root) _nodes.TryRemove(ino, out _);
+            if ((!ns.Held || ns.Origin == null) && ino != InodeNumbers.Root) _nodes.TryRemove(ino, out _);
         }
     }
 
@@ -194,7 +194,7 @@ public sealed partial class AgentFileSystem
     /// <summary>Writes data at offset (extending the file as needed); returns the count written. With
     /// updateTimes false (the kernel's writeback cache, which owns mtime and sends it by setattr) the
     /// times are left alone.</summary>
-    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data, bool updateTimes = true)
+    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data, bool updateTimes = true, Caller? caller = null)
     {
         CheckWritable();
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
@@ -230,7 +230,7 @@ public sealed partial class AgentFileSystem
             if (end > rec.Size) rec.Size = end;
             if (updateTimes) rec.MtimeNs = rec.CtimeNs = AgentStore.NowNs();
             _current.NoteChange(data.Length);
-            Log("write", ino, bytes: data.Length);
+            Log("write", caller, ino, bytes: data.Length);
         }
         AfterWrite();
         return data.Length;
@@ -250,7 +250,7 @@ public sealed partial class AgentFileSystem
     /// none of them anyway (through 6.18 it sends only KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE).
     /// Argument errors follow vfs_fallocate: EINVAL, EOPNOTSUPP, ESPIPE / EISDIR / ENODEV, EFBIG, in that order.
     /// </summary>
-    public void Fallocate(ulong ino, long offset, long length, FallocateMode mode = FallocateMode.Allocate)
+    public void Fallocate(ulong ino, long offset, long length, FallocateMode mode = FallocateMode.Allocate, Caller? caller = null)
     {
         const int ESPIPE = 29;
         CheckWritable();
@@ -276,7 +276,7 @@ public sealed partial class AgentFileSystem
             if (grows) Truncate(ino, rec, end);
             rec.MtimeNs = rec.CtimeNs = AgentStore.NowNs();
             _current.NoteChange(64);
-            Log("fallocate", ino, bytes: length);
+            Log("fallocate", caller, ino, bytes: length);
         }
         AfterWrite();
     }

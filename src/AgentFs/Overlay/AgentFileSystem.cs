@@ -47,10 +47,12 @@ public sealed partial class AgentFileSystem : IDisposable
     private volatile AgentFsException? _commitError;
     private MemTableWriter? _tableWriter;
 
+    /// <summary>What the view remembers of an inode a caller holds: where a base object lives (so it can be found by
+    /// number alone), whether a lookup handed it out and no <see cref="Forget"/> took it back, and its opens.</summary>
     private sealed class NodeState
     {
         public byte[]? Origin;
-        public long Lookups;
+        public volatile bool Held;
         public int Opens;
     }
 
@@ -66,7 +68,7 @@ public sealed partial class AgentFileSystem : IDisposable
         _layers = new LayerReader(store);
         _recordCache = readOnly ? null : new RecordCache();
         _current = new MemTable(chain.Top);
-        _nodes[InodeNumbers.Root] = new NodeState { Origin = [], Lookups = 1 };
+        _nodes[InodeNumbers.Root] = new NodeState { Origin = [], Held = true };
         if (!readOnly)
         {
             _committer = new Thread(CommitLoop) { IsBackground = true, Name = $"agentfs-commit-{branch}" };
@@ -99,17 +101,11 @@ public sealed partial class AgentFileSystem : IDisposable
     /// kernel's cached names, attributes and pages here.</summary>
     public event Action? StateReplaced;
 
-    /// <summary>The inodes the kernel (or another user of the inode API) holds references to.</summary>
-    public IEnumerable<ulong> KnownInodes() => _nodes.Keys;
-
     public AgentStore Store => _store;
     public string Branch { get; }
     public bool IsReadOnly { get; }
     public int ChunkSize => _chunkSize;
     internal LayerChain Chain => _chain;
-
-    /// <summary>The caller recorded in the operation log for mutations made on this thread.</summary>
-    [ThreadStatic] public static Caller? CurrentCaller;
 
     // ---- resolution -------------------------------------------------------------------------------
 
@@ -306,9 +302,12 @@ public sealed partial class AgentFileSystem : IDisposable
         }
     }
 
-    private void Log(string op, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
+    /// <summary>Who a mutation is recorded for when its caller is not given: this process.</summary>
+    private static Caller ThisProcess => new(Environment.ProcessId, LibC.geteuid(), LibC.getegid());
+
+    private void Log(string op, Caller? by, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
     {
-        var caller = CurrentCaller ?? new Caller(Environment.ProcessId, LibC.geteuid(), LibC.getegid());
+        var caller = by ?? ThisProcess;
         var ops = _current.Ops;
         if (op == "write" && ops.Count > 0 && ops[^1] is { Op: "write" } last && last.Ino == ino && last.Caller == caller)
         {
