@@ -10,21 +10,13 @@ namespace AgentFs.Fuse;
 ///
 /// Caching: entries and attributes are handed out with long timeouts (<see cref="EntryTimeout"/>), negative
 /// entries too, because this mount is the only writer of its branch (the store's lease). When the branch
-/// changes behind the kernel (rollback, a switch of branch), the owner calls <see cref="InvalidateAll"/>.
+/// changes behind the kernel (a rollback), the library's BeforeStateReplaced and StateReplaced events make the
+/// adapter write back and drop what the kernel cached.
 /// Open files keep their page cache across opens (KeepCache) unless the file changed since it was cached.
 /// </summary>
-public sealed class AgentFuseFileSystem : IFuseFileSystem
+public sealed partial class AgentFuseFileSystem : IFuseFileSystem
 {
     private readonly AgentFileSystem _fs;
-    private readonly ConcurrentDictionary<ulong, DirHandle> _dirs = new();
-    private long _nextFh = 1;
-
-    /// <summary>Inodes the kernel reads through passthrough (the base file), with the backing id and open count.</summary>
-    private readonly Dictionary<ulong, (int BackingId, int Opens)> _passthrough = new();
-    private const ulong PassthroughFh = 1UL << 63;
-
-    /// <summary>Use FUSE passthrough for read-only opens of base files the branch never changed.</summary>
-    public bool Passthrough { get; init; }
 
     public AgentFuseFileSystem(AgentFileSystem fs, TimeSpan? entryTimeout = null)
     {
@@ -35,89 +27,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         fs.StateReplaced += ForgetEverythingCached;
     }
 
-    /// <summary>The kernel's lookup counts: the library counts nothing.</summary>
-    private readonly KernelReferences _references;
-
-    /// <summary>Names the kernel may have cached (positive or negative), to invalidate when the state is replaced.</summary>
-    private readonly KernelNameCache _cachedNames = new();
-
-    /// <summary>How many names the kernel may cache at most (each is remembered here, to invalidate it after a
-    /// rollback); past it, entries are handed out with no entry timeout.</summary>
-    public int MaxCachedNames { get => _cachedNames.Capacity; init => _cachedNames.Capacity = value; }
-
-    /// <summary>How long the kernel may keep a name: the entry timeout when it is remembered for invalidation, none
-    /// when the set of remembered names is full.</summary>
-    private TimeSpan RememberName(ulong parent, ReadOnlySpan<byte> name) =>
-        _cachedNames.TryRemember(parent, name) ? EntryTimeout : TimeSpan.Zero;
-
-    /// <summary>Before a rollback: invalidating an inode's pages makes the kernel write its dirty pages back first.
-    /// The sizes the kernel knows are noted, to find the files the rollback changes under it.</summary>
-    private void WriteBackAndDropPages()
-    {
-        var s = Session;
-        if (s == null) return;
-        var sizes = new Dictionary<ulong, (long Size, uint Mode)>();
-        foreach (ulong ino in _references.Known())
-        {
-            s.NotifyInvalInode(ino, 0, 0);
-            try { var a = _fs.GetAttr(ino); sizes[ino] = (a.Size, a.Mode); }
-            catch (AgentFsException) { }
-        }
-        _beforeReplace = sizes;
-    }
-
-    private Dictionary<ulong, (long Size, uint Mode)>? _beforeReplace;
-
-    /// <summary>
-    /// Regular files a rollback changed under the kernel, with the epoch of that rollback. With the writeback cache
-    /// the kernel trusts its own size of a regular file for as long as its inode lives, and an open descriptor keeps
-    /// it alive: an append through it after a rollback to a shorter state landed at the old size, NULs in between.
-    /// So the epoch is the inode's generation in lookups from then on (the kernel drops its copy for a fresh one;
-    /// the old turns bad), and handles, numbered by the epoch they were opened in (fh), get ESTALE when older.
-    /// </summary>
-    private readonly ConcurrentDictionary<ulong, long> _replacedAt = new();
-    private long _epoch = 1;
-
-    /// <summary>Whether <see cref="_replacedAt"/> has entries: asked on every lookup, read and write, where
-    /// ConcurrentDictionary.IsEmpty would take every lock of the dictionary.</summary>
-    private volatile bool _anyReplaced;
-
-    private long ReplacedAt(ulong nodeId) => _anyReplaced && _replacedAt.TryGetValue(nodeId, out long epoch) ? epoch : 0;
-
-    private bool IsStale(ulong nodeId, ulong fh) => fh != PassthroughFh && (long)fh < ReplacedAt(nodeId);
-
-    /// <summary>After a rollback: the kernel forgets every name, attribute and page it cached.</summary>
-    private void ForgetEverythingCached()
-    {
-        var s = Session;
-        if (s == null) return;
-        _cachedNames.DrainTo((parent, name) => s.NotifyInvalEntry(parent, name));
-        foreach (ulong ino in _references.Known()) s.NotifyInvalInode(ino, 0, 0);
-        if (Interlocked.Exchange(ref _beforeReplace, null) is not { } before) return;
-        long epoch = Interlocked.Increment(ref _epoch);
-        foreach (var (ino, was) in before)
-        {
-            // Regular files only: the kernel takes a directory's size from us anyway, and a new generation of a
-            // directory would turn the working directory of every process in it bad.
-            if ((was.Mode & PosixMode.S_IFMT) != PosixMode.S_IFREG) continue;
-            bool same;
-            try { var a = _fs.GetAttr(ino); same = a.Size == was.Size && a.Mode == was.Mode; }
-            catch (AgentFsException) { same = false; }
-            if (same) continue;
-            _replacedAt[ino] = epoch;
-            _anyReplaced = true;
-        }
-    }
-
     public AgentFileSystem FileSystem => _fs;
     public TimeSpan EntryTimeout { get; }
     public FuseSession? Session { get; set; }
-
-    private sealed class DirHandle
-    {
-        public ulong Ino;
-        public List<DirectoryEntry>? Entries;
-    }
 
     // ---- helpers -----------------------------------------------------------------------------------
 
@@ -180,14 +92,6 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         var timeout = RememberName(parent, name);
         _references.Add(a.Ino);
         Fill(ref entry, a, timeout);
-    }
-
-    /// <summary>Forgets every cached name and attribute of the kernel (after a rollback or branch switch).</summary>
-    public void InvalidateAll(IEnumerable<ulong> nodes)
-    {
-        var s = Session;
-        if (s == null) return;
-        foreach (ulong n in nodes) s.NotifyInvalInode(n, 0, 0);
     }
 
     /// <summary>With FUSE_DONT_MASK the kernel leaves the umask to us (the library applies it unless a default
@@ -368,48 +272,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             bool trunc = (flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != 0;
             if ((flags & O_ACCMODE) != 0)
                 KillPrivilegesOnOpen(nodeId, trunc, (openFlags & FuseRequestFlags.OpenKillSuidGid) != 0, CallerOf(context));
-            if (Passthrough && Session is { } session && (session.Connection.KernelFlags & FuseInitFlags.Passthrough) != 0)
-            {
-                lock (_passthrough)
-                {
-                    bool active = _passthrough.TryGetValue(nodeId, out var pt);
-                    if ((flags & O_ACCMODE) != 0)
-                    {
-                        // The kernel refuses to mix passthrough and cached opens of one inode, and a write must
-                        // never reach the base: while the base file is read through passthrough, writers wait.
-                        // The kernel sends RELEASE after close(2) returned, so give a just-closed reader a moment.
-                        for (int wait = 0; active && wait < 100; wait++)
-                        {
-                            Monitor.Exit(_passthrough);
-                            try { Thread.Sleep(2); }
-                            finally { Monitor.Enter(_passthrough); }
-                            active = _passthrough.ContainsKey(nodeId);
-                        }
-                        if (active) return 26; // ETXTBSY
-                    }
-                    else
-                    {
-                        int fd = active ? -1 : _fs.TryOpenUntouchedBaseFile(nodeId);
-                        if (active || fd >= 0)
-                        {
-                            if (!active)
-                            {
-                                int rc = session.OpenBacking(fd, out int id);
-                                Native.BaseDirectory.Close(fd);
-                                if (rc != 0) goto cached;
-                                pt = (id, 0);
-                            }
-                            _passthrough[nodeId] = (pt.BackingId, pt.Opens + 1);
-                            _fs.Open(nodeId, false);
-                            open.Fh = PassthroughFh;
-                            open.BackingId = pt.BackingId;
-                            open.OpenFlags = FuseOpenFlags.Passthrough;
-                            return 0;
-                        }
-                    }
-                }
-            }
-        cached:
+            if (TryOpenPassthrough(nodeId, flags, ref open, out int result)) return result;
             _fs.Open(nodeId, trunc, CallerOf(context));
             open.Fh = (ulong)Volatile.Read(ref _epoch);
             open.OpenFlags = trunc ? FuseOpenFlags.None : FuseOpenFlags.KeepCache;
@@ -494,21 +357,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
 
     public int Release(in FuseContext context, ulong nodeId, ulong fh, int flags, uint releaseFlags)
     {
-        if (fh == PassthroughFh)
-        {
-            lock (_passthrough)
-            {
-                if (_passthrough.TryGetValue(nodeId, out var pt))
-                {
-                    if (pt.Opens <= 1)
-                    {
-                        _passthrough.Remove(nodeId);
-                        Session?.CloseBacking(pt.BackingId);
-                    }
-                    else _passthrough[nodeId] = (pt.BackingId, pt.Opens - 1);
-                }
-            }
-        }
+        if (fh == PassthroughFh) ReleasePassthrough(nodeId);
         try { _fs.Release(nodeId); }
         catch (Exception) { }
         return 0;
@@ -522,113 +371,6 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             return 0;
         }
         catch (Exception e) { return Fail(e); }
-    }
-
-    public int OpenDir(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
-    {
-        try
-        {
-            var a = _fs.GetAttr(nodeId);
-            if (!a.IsDirectory) return Errno.ENOTDIR;
-            ulong fh = (ulong)Interlocked.Increment(ref _nextFh);
-            _dirs[fh] = new DirHandle { Ino = nodeId };
-            open.Fh = fh;
-            return 0;
-        }
-        catch (Exception e) { return Fail(e); }
-    }
-
-    private List<DirectoryEntry> Entries(ulong nodeId, ulong fh, long offset)
-    {
-        var h = _dirs.GetOrAdd(fh, _ => new DirHandle { Ino = nodeId });
-        // A listing is taken at the start (offset 0, also after rewinddir) and read on by cookie.
-        if (h.Entries == null || offset == 0) h.Entries = _fs.ReadDirectory(nodeId);
-        return h.Entries;
-    }
-
-    private static int FirstAfter(List<DirectoryEntry> list, long offset)
-    {
-        int lo = 0, hi = list.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >> 1;
-            if (list[mid].Offset <= offset) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
-    public int ReadDir(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirWriter writer)
-    {
-        try
-        {
-            var list = Entries(nodeId, fh, offset);
-            if (offset < 1 && !writer.Add("."u8, nodeId, 4, 1)) return 0;
-            if (offset < 2 && !writer.Add(".."u8, nodeId, 4, 2)) return 0;
-            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
-            {
-                var e = list[i];
-                if (!writer.Add(e.Name, e.Ino, e.Mode >> 12, e.Offset)) break;
-            }
-            return 0;
-        }
-        catch (Exception e) { return Fail(e); }
-    }
-
-    public int ReadDirPlus(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirPlusWriter writer)
-    {
-        try
-        {
-            var list = Entries(nodeId, fh, offset);
-            var dot = default(FuseEntryOut);
-            if (offset < 1)
-            {
-                dot.Attr.Ino = nodeId;
-                dot.Attr.Mode = PosixMode.S_IFDIR;
-                if (!writer.Add("."u8, dot, 1)) return 0;
-            }
-            if (offset < 2)
-            {
-                dot.Attr.Ino = nodeId;
-                dot.Attr.Mode = PosixMode.S_IFDIR;
-                if (!writer.Add(".."u8, dot, 2)) return 0;
-            }
-            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
-            {
-                var d = list[i];
-                var entry = default(FuseEntryOut);
-                // An entry of readdirplus is a lookup for the kernel: look it up (which also finds base files
-                // never looked up before), and count it only if the entry fits.
-                InodeAttributes a;
-                try { a = _fs.Lookup(nodeId, d.Name); }
-                catch (AgentFsException e) when (e.IsStoreCorrupt)
-                {
-                    // Listed without an entry (node id 0: the kernel links nothing), so a lookup of it answers EIO.
-                    ReportCorruption(e);
-                    entry.Attr.Ino = d.Ino;
-                    entry.Attr.Mode = d.Mode;
-                    if (!writer.Add(d.Name, entry, d.Offset)) break;
-                    continue;
-                }
-                catch (AgentFsException) { continue; } // gone since the listing was taken
-                Fill(ref entry, a, RememberName(nodeId, d.Name));
-                if (!writer.Add(d.Name, entry, d.Offset))
-                {
-                    // Not handed out: the kernel holds nothing of it unless it did before.
-                    if (_references.CountOf(a.Ino) == 0) _fs.Forget(a.Ino);
-                    break;
-                }
-                _references.Add(a.Ino);
-            }
-            return 0;
-        }
-        catch (Exception e) { return Fail(e); }
-    }
-
-    public int ReleaseDir(in FuseContext context, ulong nodeId, ulong fh)
-    {
-        _dirs.TryRemove(fh, out _);
-        return 0;
     }
 
     public int FsyncDir(in FuseContext context, ulong nodeId, ulong fh, bool dataOnly) => Fsync(context, nodeId, fh, dataOnly);
