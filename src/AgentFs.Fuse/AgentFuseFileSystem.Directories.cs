@@ -103,12 +103,9 @@ public sealed partial class AgentFuseFileSystem
                 }
                 catch (AgentFsException) { continue; } // gone since the listing was taken
                 Fill(ref entry, a, RememberName(nodeId, d.Name));
-                if (!writer.Add(d.Name, entry, d.Offset))
-                {
-                    // Not handed out: the kernel holds nothing of it unless it did before.
-                    if (_references.CountOf(a.Ino) == 0) _fs.Forget(a.Ino);
-                    break;
-                }
+                // Not handed out when it does not fit: not counted. (The view keeps remembering where it lives: telling
+                // it to forget here could race with a lookup of the same inode that has not counted yet.)
+                if (!writer.Add(d.Name, entry, d.Offset)) break;
                 _references.Add(a.Ino);
             }
             return 0;

@@ -38,7 +38,4 @@ internal sealed class KernelReferences
         yield return InodeNumbers.Root;
         foreach (ulong nodeId in _counts.Keys) yield return nodeId;
     }
-
-    /// <summary>The kernel's count of a node (0 when it holds none).</summary>
-    public long CountOf(ulong nodeId) => nodeId == InodeNumbers.Root ? 1 : _counts.TryGetValue(nodeId, out var c) ? Interlocked.Read(ref c.Value) : 0;
 }
