@@ -10,112 +10,31 @@ namespace AgentFs.Fuse;
 ///
 /// Caching: entries and attributes are handed out with long timeouts (<see cref="EntryTimeout"/>), negative
 /// entries too, because this mount is the only writer of its branch (the store's lease). When the branch
-/// changes behind the kernel (rollback, a switch of branch), the owner calls <see cref="InvalidateAll"/>.
+/// changes behind the kernel (a rollback), the library's BeforeStateReplaced and StateReplaced events make the
+/// adapter write back and drop what the kernel cached.
 /// Open files keep their page cache across opens (KeepCache) unless the file changed since it was cached.
 /// </summary>
-public sealed class AgentFuseFileSystem : IFuseFileSystem
+public sealed partial class AgentFuseFileSystem : IFuseFileSystem
 {
     private readonly AgentFileSystem _fs;
-    private readonly ConcurrentDictionary<ulong, DirHandle> _dirs = new();
-    private long _nextFh = 1;
-
-    /// <summary>Inodes the kernel reads through passthrough (the base file), with the backing id and open count.</summary>
-    private readonly Dictionary<ulong, (int BackingId, int Opens)> _passthrough = new();
-    private const ulong PassthroughFh = 1UL << 63;
-
-    /// <summary>Use FUSE passthrough for read-only opens of base files the branch never changed.</summary>
-    public bool Passthrough { get; init; }
 
     public AgentFuseFileSystem(AgentFileSystem fs, TimeSpan? entryTimeout = null)
     {
         _fs = fs;
+        _references = new KernelReferences(fs);
         EntryTimeout = entryTimeout ?? TimeSpan.FromHours(1);
         fs.BeforeStateReplaced += WriteBackAndDropPages;
         fs.StateReplaced += ForgetEverythingCached;
-    }
-
-    /// <summary>Names the kernel may have cached (positive or negative), to invalidate when the state is replaced.</summary>
-    private readonly ConcurrentDictionary<Overlay.DentryKey, byte> _cachedNames = new();
-
-    private void Remember(ulong parent, ReadOnlySpan<byte> name) => _cachedNames.TryAdd(new Overlay.DentryKey(parent, name.ToArray()), 0);
-
-    /// <summary>Before a rollback: invalidating an inode's pages makes the kernel write its dirty pages back first.
-    /// The sizes the kernel knows are noted, to find the files the rollback changes under it.</summary>
-    private void WriteBackAndDropPages()
-    {
-        var s = Session;
-        if (s == null) return;
-        var sizes = new Dictionary<ulong, (long Size, uint Mode)>();
-        foreach (ulong ino in _fs.KnownInodes())
-        {
-            s.NotifyInvalInode(ino, 0, 0);
-            try { var a = _fs.GetAttr(ino); sizes[ino] = (a.Size, a.Mode); }
-            catch (AgentFsException) { }
-        }
-        _beforeReplace = sizes;
-    }
-
-    private Dictionary<ulong, (long Size, uint Mode)>? _beforeReplace;
-
-    /// <summary>
-    /// Regular files a rollback changed under the kernel, with the epoch of that rollback. With the writeback cache
-    /// the kernel trusts its own size of a regular file for as long as its inode lives, and an open descriptor keeps
-    /// it alive: an append through it after a rollback to a shorter state landed at the old size, NULs in between.
-    /// So the epoch is the inode's generation in lookups from then on (the kernel drops its copy for a fresh one;
-    /// the old turns bad), and handles, numbered by the epoch they were opened in (fh), get ESTALE when older.
-    /// </summary>
-    private readonly ConcurrentDictionary<ulong, long> _replacedAt = new();
-    private long _epoch = 1;
-
-    /// <summary>Whether <see cref="_replacedAt"/> has entries: asked on every lookup, read and write, where
-    /// ConcurrentDictionary.IsEmpty would take every lock of the dictionary.</summary>
-    private volatile bool _anyReplaced;
-
-    private long ReplacedAt(ulong nodeId) => _anyReplaced && _replacedAt.TryGetValue(nodeId, out long epoch) ? epoch : 0;
-
-    private bool IsStale(ulong nodeId, ulong fh) => fh != PassthroughFh && (long)fh < ReplacedAt(nodeId);
-
-    /// <summary>After a rollback: the kernel forgets every name, attribute and page it cached.</summary>
-    private void ForgetEverythingCached()
-    {
-        var s = Session;
-        if (s == null) return;
-        foreach (var key in _cachedNames.Keys)
-        {
-            s.NotifyInvalEntry(key.Parent, key.Name);
-            _cachedNames.TryRemove(key, out _);
-        }
-        foreach (ulong ino in _fs.KnownInodes()) s.NotifyInvalInode(ino, 0, 0);
-        if (Interlocked.Exchange(ref _beforeReplace, null) is not { } before) return;
-        long epoch = Interlocked.Increment(ref _epoch);
-        foreach (var (ino, was) in before)
-        {
-            // Regular files only: the kernel takes a directory's size from us anyway, and a new generation of a
-            // directory would turn the working directory of every process in it bad.
-            if ((was.Mode & PosixMode.S_IFMT) != PosixMode.S_IFREG) continue;
-            bool same;
-            try { var a = _fs.GetAttr(ino); same = a.Size == was.Size && a.Mode == was.Mode; }
-            catch (AgentFsException) { same = false; }
-            if (same) continue;
-            _replacedAt[ino] = epoch;
-            _anyReplaced = true;
-        }
     }
 
     public AgentFileSystem FileSystem => _fs;
     public TimeSpan EntryTimeout { get; }
     public FuseSession? Session { get; set; }
 
-    private sealed class DirHandle
-    {
-        public ulong Ino;
-        public List<DirectoryEntry>? Entries;
-    }
-
     // ---- helpers -----------------------------------------------------------------------------------
 
-    private static void Enter(in FuseContext c) =>
-        AgentFileSystem.CurrentCaller = new Caller((int)c.Pid, c.Uid, c.Gid);
+    /// <summary>Who made a request, for the operation log and the owner of what it creates.</summary>
+    private static Caller CallerOf(in FuseContext c) => new((int)c.Pid, c.Uid, c.Gid);
 
     private int Fail(Exception e)
     {
@@ -158,11 +77,11 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         a.BlkSize = 4096;
     }
 
-    private void Fill(ref FuseEntryOut e, in InodeAttributes s)
+    private void Fill(ref FuseEntryOut e, in InodeAttributes s, TimeSpan entryTimeout)
     {
         e.NodeId = s.Ino;
         e.Generation = (ulong)ReplacedAt(s.Ino);
-        e.SetTimeouts(EntryTimeout, EntryTimeout);
+        e.SetTimeouts(entryTimeout, EntryTimeout);
         Fill(ref e.Attr, s);
     }
 
@@ -170,17 +89,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     /// reference to the inode (counted here rather than by a second lookup).</summary>
     private void ReplyNewEntry(ulong parent, ReadOnlySpan<byte> name, in InodeAttributes a, ref FuseEntryOut entry)
     {
-        Remember(parent, name);
-        _fs.AddReference(a.Ino);
-        Fill(ref entry, a);
-    }
-
-    /// <summary>Forgets every cached name and attribute of the kernel (after a rollback or branch switch).</summary>
-    public void InvalidateAll(IEnumerable<ulong> nodes)
-    {
-        var s = Session;
-        if (s == null) return;
-        foreach (ulong n in nodes) s.NotifyInvalInode(n, 0, 0);
+        var timeout = RememberName(parent, name);
+        _references.Add(a.Ino);
+        Fill(ref entry, a, timeout);
     }
 
     /// <summary>With FUSE_DONT_MASK the kernel leaves the umask to us (the library applies it unless a default
@@ -204,21 +115,22 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)) return Errno.ENOENT;
         try
         {
-            Remember(parent, name);
+            var timeout = RememberName(parent, name);
             if (_fs.TryLookup(parent, name, out var attributes))
             {
-                Fill(ref entry, attributes);
+                _references.Add(attributes.Ino);
+                Fill(ref entry, attributes, timeout);
                 return 0;
             }
             // A negative entry the kernel may cache: we are the only writer of this branch.
             entry.NodeId = 0;
-            entry.SetTimeouts(EntryTimeout, TimeSpan.Zero);
+            entry.SetTimeouts(timeout, TimeSpan.Zero);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
     }
 
-    public void Forget(ulong nodeId, ulong nlookup) => _fs.Forget(nodeId, nlookup);
+    public void Forget(ulong nodeId, ulong nlookup) => _references.Forget(nodeId, nlookup);
 
     public int GetAttr(in FuseContext context, ulong nodeId, ulong? fh, ref FuseAttrOut attr)
     {
@@ -238,21 +150,20 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         {
             // After an unlink the kernel writes back the ctime of the inode it still caches; it is gone.
             if (!_fs.TryGetAttr(nodeId, out _)) return Errno.ESTALE;
-            Enter(context);
             var f = (SetAttrFields)((uint)changes.Valid & (uint)(SetAttrFields.Mode | SetAttrFields.Uid | SetAttrFields.Gid | SetAttrFields.Size |
                 SetAttrFields.Atime | SetAttrFields.Mtime | SetAttrFields.AtimeNow | SetAttrFields.MtimeNow | SetAttrFields.Ctime));
             var req = new SetAttrRequest(f, changes.Mode, changes.Uid, changes.Gid, (long)changes.Size,
                 (long)changes.Atime * 1_000_000_000 + changes.AtimeNsec,
                 (long)changes.Mtime * 1_000_000_000 + changes.MtimeNsec,
                 (long)changes.Ctime * 1_000_000_000 + changes.CtimeNsec);
-            var result = _fs.SetAttr(nodeId, req);
+            var result = _fs.SetAttr(nodeId, req, CallerOf(context));
             // FUSE_HANDLE_KILLPRIV_V2: a truncation or a change of owner drops the capability attribute, and the
             // set-id bits when the kernel says so (the caller lacks CAP_FSETID, or a chown of a non-directory).
             bool killIds = ((uint)changes.Valid & (uint)FuseSetAttrValid.KillSuidGid) != 0;
             if (killIds || (f & (SetAttrFields.Size | SetAttrFields.Uid | SetAttrFields.Gid)) != 0)
             {
                 _capabilityNodes.TryRemove(nodeId, out _);
-                if (_fs.KillPrivileges(nodeId, killIds))
+                if (_fs.KillPrivileges(nodeId, killIds, CallerOf(context)))
                     result = _fs.GetAttr(nodeId);
             }
             Fill(ref attr.Attr, result);
@@ -280,8 +191,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Symlink(parent, name, target);
+            var a = _fs.Symlink(parent, name, target, CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -292,8 +202,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Mknod(parent, name, mode, rdev, UmaskToApply(umask));
+            var a = _fs.Mknod(parent, name, mode, rdev, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -304,8 +213,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Mkdir(parent, name, mode, UmaskToApply(umask));
+            var a = _fs.Mkdir(parent, name, mode, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -316,8 +224,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.Unlink(parent, name);
+            _fs.Unlink(parent, name, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -327,8 +234,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.Rmdir(parent, name);
+            _fs.Rmdir(parent, name, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -340,9 +246,8 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         if ((flags & ~(NoReplace | Exchange)) != 0) return Errno.EINVAL;
         try
         {
-            Enter(context);
             var rf = ((flags & NoReplace) != 0 ? RenameFlags.NoReplace : 0) | ((flags & Exchange) != 0 ? RenameFlags.Exchange : 0);
-            _fs.Rename(parent, name, newParent, newName, rf);
+            _fs.Rename(parent, name, newParent, newName, rf, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -352,8 +257,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Link(nodeId, newParent, newName);
+            var a = _fs.Link(nodeId, newParent, newName, CallerOf(context));
             ReplyNewEntry(newParent, newName, a, ref entry);
             return 0;
         }
@@ -364,54 +268,12 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
             const int O_TRUNC = 0x200, O_ACCMODE = 3;
             bool trunc = (flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != 0;
             if ((flags & O_ACCMODE) != 0)
-                KillPrivilegesOnOpen(nodeId, trunc, (openFlags & FuseRequestFlags.OpenKillSuidGid) != 0);
-            if (Passthrough && Session is { } session && (session.Connection.KernelFlags & FuseInitFlags.Passthrough) != 0)
-            {
-                lock (_passthrough)
-                {
-                    bool active = _passthrough.TryGetValue(nodeId, out var pt);
-                    if ((flags & O_ACCMODE) != 0)
-                    {
-                        // The kernel refuses to mix passthrough and cached opens of one inode, and a write must
-                        // never reach the base: while the base file is read through passthrough, writers wait.
-                        // The kernel sends RELEASE after close(2) returned, so give a just-closed reader a moment.
-                        for (int wait = 0; active && wait < 100; wait++)
-                        {
-                            Monitor.Exit(_passthrough);
-                            try { Thread.Sleep(2); }
-                            finally { Monitor.Enter(_passthrough); }
-                            active = _passthrough.ContainsKey(nodeId);
-                        }
-                        if (active) return 26; // ETXTBSY
-                    }
-                    else
-                    {
-                        int fd = active ? -1 : _fs.TryOpenUntouchedBaseFile(nodeId);
-                        if (active || fd >= 0)
-                        {
-                            if (!active)
-                            {
-                                int rc = session.OpenBacking(fd, out int id);
-                                Native.BaseDirectory.Close(fd);
-                                if (rc != 0) goto cached;
-                                pt = (id, 0);
-                            }
-                            _passthrough[nodeId] = (pt.BackingId, pt.Opens + 1);
-                            _fs.Open(nodeId, false);
-                            open.Fh = PassthroughFh;
-                            open.BackingId = pt.BackingId;
-                            open.OpenFlags = FuseOpenFlags.Passthrough;
-                            return 0;
-                        }
-                    }
-                }
-            }
-        cached:
-            _fs.Open(nodeId, trunc);
+                KillPrivilegesOnOpen(nodeId, trunc, (openFlags & FuseRequestFlags.OpenKillSuidGid) != 0, CallerOf(context));
+            if (TryOpenPassthrough(nodeId, flags, ref open, out int result)) return result;
+            _fs.Open(nodeId, trunc, CallerOf(context));
             open.Fh = (ulong)Volatile.Read(ref _epoch);
             open.OpenFlags = trunc ? FuseOpenFlags.None : FuseOpenFlags.KeepCache;
             return 0;
@@ -424,12 +286,12 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     /// security.capability before every write. A truncating open drops them now; a file opened for writing
     /// that has the capability attribute is noted, and its first write drops it.
     /// </summary>
-    private void KillPrivilegesOnOpen(ulong nodeId, bool truncate, bool killIds)
+    private void KillPrivilegesOnOpen(ulong nodeId, bool truncate, bool killIds, Caller caller)
     {
         if (truncate)
         {
             _capabilityNodes.TryRemove(nodeId, out _);
-            if (_fs.KillPrivileges(nodeId, killIds))
+            if (_fs.KillPrivileges(nodeId, killIds, caller))
                 Session?.NotifyInvalInode(nodeId, -1);
         }
         else if (_fs.HasXattr(nodeId, AgentFileSystem.CapabilityXattr))
@@ -450,8 +312,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            var a = _fs.Create(parent, name, mode, UmaskToApply(umask));
+            var a = _fs.Create(parent, name, mode, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             _fs.Open(a.Ino);
             open.Fh = (ulong)Volatile.Read(ref _epoch);
@@ -479,12 +340,11 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             if (IsStale(nodeId, fh)) return Errno.ESTALE;
-            Enter(context);
             // Writes from the page cache (writeback) carry no time: the kernel owns mtime and sends it by setattr.
-            bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0);
+            bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0, caller: CallerOf(context));
             bool killIds = (writeFlags & FuseRequestFlags.WriteKillSuidGid) != 0;
             if ((killIds || (_capabilitySeen && _capabilityNodes.TryRemove(nodeId, out _))) &&
-                _fs.KillPrivileges(nodeId, killIds))
+                _fs.KillPrivileges(nodeId, killIds, CallerOf(context)))
                 Session?.NotifyInvalInode(nodeId, -1); // the kernel's cached mode still has the bits
             return 0;
         }
@@ -497,21 +357,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
 
     public int Release(in FuseContext context, ulong nodeId, ulong fh, int flags, uint releaseFlags)
     {
-        if (fh == PassthroughFh)
-        {
-            lock (_passthrough)
-            {
-                if (_passthrough.TryGetValue(nodeId, out var pt))
-                {
-                    if (pt.Opens <= 1)
-                    {
-                        _passthrough.Remove(nodeId);
-                        Session?.CloseBacking(pt.BackingId);
-                    }
-                    else _passthrough[nodeId] = (pt.BackingId, pt.Opens - 1);
-                }
-            }
-        }
+        if (fh == PassthroughFh) ReleasePassthrough(nodeId);
         try { _fs.Release(nodeId); }
         catch (Exception) { }
         return 0;
@@ -525,112 +371,6 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
             return 0;
         }
         catch (Exception e) { return Fail(e); }
-    }
-
-    public int OpenDir(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
-    {
-        try
-        {
-            var a = _fs.GetAttr(nodeId);
-            if (!a.IsDirectory) return Errno.ENOTDIR;
-            ulong fh = (ulong)Interlocked.Increment(ref _nextFh);
-            _dirs[fh] = new DirHandle { Ino = nodeId };
-            open.Fh = fh;
-            return 0;
-        }
-        catch (Exception e) { return Fail(e); }
-    }
-
-    private List<DirectoryEntry> Entries(ulong nodeId, ulong fh, long offset)
-    {
-        var h = _dirs.GetOrAdd(fh, _ => new DirHandle { Ino = nodeId });
-        // A listing is taken at the start (offset 0, also after rewinddir) and read on by cookie.
-        if (h.Entries == null || offset == 0) h.Entries = _fs.ReadDirectory(nodeId);
-        return h.Entries;
-    }
-
-    private static int FirstAfter(List<DirectoryEntry> list, long offset)
-    {
-        int lo = 0, hi = list.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >> 1;
-            if (list[mid].Offset <= offset) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
-    public int ReadDir(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirWriter writer)
-    {
-        try
-        {
-            var list = Entries(nodeId, fh, offset);
-            if (offset < 1 && !writer.Add("."u8, nodeId, 4, 1)) return 0;
-            if (offset < 2 && !writer.Add(".."u8, nodeId, 4, 2)) return 0;
-            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
-            {
-                var e = list[i];
-                if (!writer.Add(e.Name, e.Ino, e.Mode >> 12, e.Offset)) break;
-            }
-            return 0;
-        }
-        catch (Exception e) { return Fail(e); }
-    }
-
-    public int ReadDirPlus(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirPlusWriter writer)
-    {
-        try
-        {
-            var list = Entries(nodeId, fh, offset);
-            var dot = default(FuseEntryOut);
-            if (offset < 1)
-            {
-                dot.Attr.Ino = nodeId;
-                dot.Attr.Mode = PosixMode.S_IFDIR;
-                if (!writer.Add("."u8, dot, 1)) return 0;
-            }
-            if (offset < 2)
-            {
-                dot.Attr.Ino = nodeId;
-                dot.Attr.Mode = PosixMode.S_IFDIR;
-                if (!writer.Add(".."u8, dot, 2)) return 0;
-            }
-            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
-            {
-                var d = list[i];
-                var entry = default(FuseEntryOut);
-                // An entry of readdirplus is a lookup for the kernel: look it up (which also finds base files
-                // never looked up before), and give the count back if the entry does not fit.
-                InodeAttributes a;
-                try { a = _fs.Lookup(nodeId, d.Name); }
-                catch (AgentFsException e) when (e.IsStoreCorrupt)
-                {
-                    // Listed without an entry (node id 0: the kernel links nothing), so a lookup of it answers EIO.
-                    ReportCorruption(e);
-                    entry.Attr.Ino = d.Ino;
-                    entry.Attr.Mode = d.Mode;
-                    if (!writer.Add(d.Name, entry, d.Offset)) break;
-                    continue;
-                }
-                catch (AgentFsException) { continue; } // gone since the listing was taken
-                Remember(nodeId, d.Name);
-                Fill(ref entry, a);
-                if (!writer.Add(d.Name, entry, d.Offset))
-                {
-                    _fs.Forget(a.Ino, 1);
-                    break;
-                }
-            }
-            return 0;
-        }
-        catch (Exception e) { return Fail(e); }
-    }
-
-    public int ReleaseDir(in FuseContext context, ulong nodeId, ulong fh)
-    {
-        _dirs.TryRemove(fh, out _);
-        return 0;
     }
 
     public int FsyncDir(in FuseContext context, ulong nodeId, ulong fh, bool dataOnly) => Fsync(context, nodeId, fh, dataOnly);
@@ -660,10 +400,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
             // FUSE_POSIX_ACL: the kernel says when setting an access ACL must clear set-group-id.
             _fs.SetXattr(nodeId, Encoding.UTF8.GetString(name), value, flags,
-                dropSetGid: (setXattrFlags & FuseRequestFlags.SetXattrAclKillSgid) != 0);
+                dropSetGid: (setXattrFlags & FuseRequestFlags.SetXattrAclKillSgid) != 0, caller: CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -712,8 +451,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.RemoveXattr(nodeId, Encoding.UTF8.GetString(name));
+            _fs.RemoveXattr(nodeId, Encoding.UTF8.GetString(name), CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -739,8 +477,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            Enter(context);
-            _fs.Fallocate(nodeId, offset, length, (FallocateMode)mode);
+            _fs.Fallocate(nodeId, offset, length, (FallocateMode)mode, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -764,9 +501,9 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
     public int CopyFileRange(in FuseContext context, ulong nodeIn, ulong fhIn, long offsetIn, ulong nodeOut, ulong fhOut, long offsetOut, ulong length, ulong flags, out ulong bytesCopied)
     {
         bytesCopied = 0;
+        var caller = CallerOf(context);
         try
         {
-            Enter(context);
             byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
             try
             {
@@ -775,7 +512,7 @@ public sealed class AgentFuseFileSystem : IFuseFileSystem
                     int want = (int)Math.Min((ulong)buf.Length, length - bytesCopied);
                     int n = _fs.Read(nodeIn, offsetIn + (long)bytesCopied, buf.AsSpan(0, want));
                     if (n == 0) break;
-                    _fs.Write(nodeOut, offsetOut + (long)bytesCopied, buf.AsSpan(0, n));
+                    _fs.Write(nodeOut, offsetOut + (long)bytesCopied, buf.AsSpan(0, n), caller: caller);
                     bytesCopied += (ulong)n;
                 }
             }

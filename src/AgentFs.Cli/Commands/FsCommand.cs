@@ -78,7 +78,6 @@ internal static class FsCommand
                         entries.Add(FileJson.From(Join(dir, e.NameString), e.NameString, a, target));
                     }
                     catch (AgentFsException x) { throw x.WithPath(Join(dir, e.NameString)); }
-                    finally { fs.Forget(a.Ino, 1); }
                 }
             }
             else entries.Add(Describe(fs, p, NameOf(p), attrs));

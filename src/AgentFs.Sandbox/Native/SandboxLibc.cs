@@ -153,19 +153,4 @@ internal static unsafe partial class SandboxLibc
         while (n < 0 && LastErrno == 4);
         return n == 1;
     }
-
-    /// <summary>Waits up to <paramref name="timeoutMs"/> for one byte or end-of-file; true when a byte came.</summary>
-    public static bool ReadByte(int fd, int timeoutMs)
-    {
-        var pfd = new PollFd { Fd = fd, Events = POLLIN };
-        int r;
-        do r = poll(&pfd, 1, timeoutMs);
-        while (r < 0 && LastErrno == 4); // EINTR
-        if (r <= 0) return false;
-        byte b;
-        nint n;
-        do n = read(fd, &b, 1);
-        while (n < 0 && LastErrno == 4);
-        return n == 1;
-    }
 }

@@ -101,7 +101,7 @@ internal sealed class TarExport
                 else ExportNonDirectory(name, a);
             }
             catch (AgentFsException ex) { throw ex.WithPath(name); }
-            finally { _fs.Forget(a.Ino, 1); }
+            finally { _fs.Forget(a.Ino); } // a whole tree: let the view forget where each base object lives once written
         }
     }
 

@@ -58,9 +58,16 @@ internal sealed unsafe class BaseDirectory : IDisposable
         return InodeNumbers.ForeignDeviceBit | (h & (InodeNumbers.BaseMask >> 2));
     }
 
+    private long _statCount;
+
+    /// <summary>How many lstats of the base this store made (each is an openat2, a statx and a close): what a
+    /// lookup costs the base is a figure the tests keep.</summary>
+    internal long StatCount => Interlocked.Read(ref _statCount);
+
     /// <summary>lstat of a base-relative path; false when it does not exist (or a component is not a directory).</summary>
     public bool TryStat(ReadOnlySpan<byte> rel, out BaseStat st)
     {
+        Interlocked.Increment(ref _statCount);
         byte* buf = stackalloc byte[256];
         int rc;
         byte[]? rented = null;

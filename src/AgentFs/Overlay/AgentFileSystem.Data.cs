@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Buffers;
-using Microsoft.Data.Sqlite;
 using AgentFs.Native;
 using AgentFs.Overlay;
 using AgentFs.Store;
@@ -10,14 +9,14 @@ namespace AgentFs;
 public sealed partial class AgentFileSystem
 {
     /// <summary>open(2): counts the open (an unlinked file lives until its last release) and applies O_TRUNC.</summary>
-    public InodeAttributes Open(ulong ino, bool truncate = false)
+    public InodeAttributes Open(ulong ino, bool truncate = false, Caller? caller = null)
     {
         var rec = GetRecord(ino);
         if (rec.IsDirectory && truncate) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
         var ns = _nodes.GetOrAdd(ino, static _ => new NodeState());
         Interlocked.Increment(ref ns.Opens);
         if (truncate && rec.Size != 0)
-            return SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, Size: 0));
+            return SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, Size: 0), caller);
         return rec.ToAttributes();
     }
 
@@ -44,7 +43,7 @@ public sealed partial class AgentFileSystem
             if (Volatile.Read(ref ns.Opens) > 0) return;
             var rec = FindRecord(ino, null, out _);
             if (rec != null && rec.Nlink == 0 && !rec.IsDirectory) DropInode(ino, rec);
-            if (Volatile.Read(ref ns.Lookups) <= 0 && ino != InodeNumbers.Root) _nodes.TryRemove(ino, out _);
+            if ((!ns.Held || ns.Origin == null) && ino != InodeNumbers.Root) _nodes.TryRemove(ino, out _);
         }
     }
 
@@ -106,23 +105,10 @@ public sealed partial class AgentFileSystem
     /// <summary>Files whose chunk rows were found within their sizes (<see cref="CheckChunkRange"/>); bounded.</summary>
     private readonly ConcurrentDictionary<ulong, byte> _chunksChecked = new();
 
-    /// <summary>
-    /// Refuses a file with a chunk row agentfs never writes: at a negative index, or past the end of every version of
-    /// the file. A read never asks for such an index, so without this the bytes it moved away from would silently read
-    /// as zeros (or as the base). Once per file and view: two index seeks in one statement.
-    /// </summary>
+    /// <summary>Refuses a file with a chunk row agentfs never writes (see <see cref="LayerReader.CheckChunkRange"/>); once per file and view.</summary>
     private void CheckChunkRange(ulong ino)
     {
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.ChunkOutOfRange.Bind(1, (long)ino).Bind(2, _chunkSize);
-            if (st.Step())
-                throw StoreCorruption.Error(_store.Path, $"inode {ino} has a chunk at index {st.Int64(0)} (chunk row of layer {st.Int64(1)}), " +
-                    "outside the file (before its start or past the end of every version of it)");
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
+        _layers.CheckChunkRange(_chain, ino, _chunkSize);
         if (_chunksChecked.Count >= 1 << 16) _chunksChecked.Clear();
         _chunksChecked.TryAdd(ino, 0);
     }
@@ -150,27 +136,7 @@ public sealed partial class AgentFileSystem
         long topHide = recDepth == 0 ? rec.HideFrom : long.MaxValue;
         int bestDepth = int.MaxValue, bestLen = 0;
         if (recDepth != -1)
-        {
-            var chain = _chain;
-            var r = _store.RentReader();
-            try
-            {
-                var st = r.ChunkVersions.Bind(1, (long)ino).Bind(2, idx);
-                while (st.Step())
-                {
-                    int d = chain.DepthOf(st.Int64(0));
-                    if (d < 0 || d >= bestDepth || (d == 0 && topHasNoRow)) continue;
-                    bestDepth = d;
-                    var blob = st.Blob(1);
-                    bestLen = blob.Length;
-                    if (bestLen > _chunkSize)
-                        throw StoreCorruption.Error(_store.Path, $"inode {ino} has a chunk {idx} of {bestLen} bytes, more than the chunk size {_chunkSize} (chunk row of layer {st.Int64(0)})");
-                    blob.CopyTo(dest);
-                }
-            }
-            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-            finally { _store.ReturnReader(r); }
-        }
+            bestLen = _layers.NearestChunk(_chain, ino, idx, minDepth: topHasNoRow ? 1 : 0, _chunkSize, dest, out bestDepth);
         // What the layers above a depth hide: the top record's hide_from, then each sealed version's.
         long hidden = bestDepth == 0 ? long.MaxValue : Math.Min(topHide, HiddenAbove(ino, bestDepth));
         if (bestDepth != int.MaxValue)
@@ -191,20 +157,7 @@ public sealed partial class AgentFileSystem
         var chain = _chain;
         if (!_lowerHides.TryGetValue(ino, out var hides))
         {
-            hides = new long[chain.Length];
-            Array.Fill(hides, long.MaxValue);
-            var r = _store.RentReader();
-            try
-            {
-                var st = r.InodeVersions.Bind(1, (long)ino);
-                while (st.Step())
-                {
-                    int d = chain.DepthOf(st.Int64(0));
-                    if (d >= 1) hides[d] = st.Int64(11);
-                }
-            }
-            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-            finally { _store.ReturnReader(r); }
+            hides = _layers.SealedHideFrom(chain, ino);
             _lowerHides[ino] = hides;
         }
         long h = long.MaxValue;
@@ -241,7 +194,7 @@ public sealed partial class AgentFileSystem
     /// <summary>Writes data at offset (extending the file as needed); returns the count written. With
     /// updateTimes false (the kernel's writeback cache, which owns mtime and sends it by setattr) the
     /// times are left alone.</summary>
-    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data, bool updateTimes = true)
+    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data, bool updateTimes = true, Caller? caller = null)
     {
         CheckWritable();
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
@@ -277,7 +230,7 @@ public sealed partial class AgentFileSystem
             if (end > rec.Size) rec.Size = end;
             if (updateTimes) rec.MtimeNs = rec.CtimeNs = AgentStore.NowNs();
             _current.NoteChange(data.Length);
-            Log("write", ino, bytes: data.Length);
+            Log("write", caller, ino, bytes: data.Length);
         }
         AfterWrite();
         return data.Length;
@@ -297,7 +250,7 @@ public sealed partial class AgentFileSystem
     /// none of them anyway (through 6.18 it sends only KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE).
     /// Argument errors follow vfs_fallocate: EINVAL, EOPNOTSUPP, ESPIPE / EISDIR / ENODEV, EFBIG, in that order.
     /// </summary>
-    public void Fallocate(ulong ino, long offset, long length, FallocateMode mode = FallocateMode.Allocate)
+    public void Fallocate(ulong ino, long offset, long length, FallocateMode mode = FallocateMode.Allocate, Caller? caller = null)
     {
         const int ESPIPE = 29;
         CheckWritable();
@@ -323,7 +276,7 @@ public sealed partial class AgentFileSystem
             if (grows) Truncate(ino, rec, end);
             rec.MtimeNs = rec.CtimeNs = AgentStore.NowNs();
             _current.NoteChange(64);
-            Log("fallocate", ino, bytes: length);
+            Log("fallocate", caller, ino, bytes: length);
         }
         AfterWrite();
     }
@@ -407,14 +360,7 @@ public sealed partial class AgentFileSystem
             var drop = new HashSet<long>();
             if (_current.ChunksByIno.TryGetValue(ino, out var cur)) foreach (long i in cur) if (i >= firstDropped) drop.Add(i);
             if (_flushing is { } fl && fl.ChunksByIno.TryGetValue(ino, out var fli)) foreach (long i in fli) if (i >= firstDropped) drop.Add(i);
-            var r = _store.RentReader();
-            try
-            {
-                var st = r.ChunkIndexesFrom.Bind(1, (long)ino).Bind(2, _chain.Top).Bind(3, firstDropped);
-                while (st.Step()) drop.Add(st.Int64(0));
-            }
-            catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-            finally { _store.ReturnReader(r); }
+            _layers.AddChunkIndexesFrom(_chain, ino, _chain.Top, firstDropped, drop);
             foreach (long i in drop) _current.SetChunk(new ChunkKey(ino, i), null);
             int tail = (int)(newSize & (cs - 1));
             if (tail != 0)

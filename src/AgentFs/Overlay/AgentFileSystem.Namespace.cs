@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using System.Collections.Concurrent;
 using System.Text;
 using AgentFs.Native;
@@ -12,52 +11,50 @@ public sealed partial class AgentFileSystem
     public const int NameMax = 255;
     public const int XattrCreate = 1, XattrReplace = 2;
 
-    /// <summary>lookup: finds name in a directory and counts one kernel reference to the result (see <see cref="Forget"/>).</summary>
-    public InodeAttributes Lookup(ulong parent, ReadOnlySpan<byte> name) => LookupCore(parent, name, count: true, out _).ToAttributes();
+    /// <summary>lookup: finds name in a directory. The view remembers where a base object it finds lives, so the
+    /// inode can be used by number afterwards, until <see cref="Forget"/>. (Counting the kernel's references is the
+    /// FUSE adapter's business: it calls Forget when the kernel holds none any more.)</summary>
+    public InodeAttributes Lookup(ulong parent, ReadOnlySpan<byte> name) => LookupCore(parent, name, out _).ToAttributes();
 
     /// <summary>lookup that answers a missing name with false instead of an exception (misses are common:
     /// compilers and git probe many names that do not exist). Other errors still throw.</summary>
     public bool TryLookup(ulong parent, ReadOnlySpan<byte> name, out InodeAttributes attributes)
     {
-        var rec = LookupCore(parent, name, count: true, out _, throwIfMissing: false);
+        var rec = LookupCore(parent, name, out _, throwIfMissing: false);
         attributes = rec?.ToAttributes() ?? default;
         return rec != null;
     }
 
-    private InodeRecord LookupCore(ulong parent, ReadOnlySpan<byte> name, bool count, out byte[]? baseOrigin) =>
-        LookupCore(parent, name, count, out baseOrigin, throwIfMissing: true)!;
+    private InodeRecord LookupCore(ulong parent, ReadOnlySpan<byte> name, out byte[]? baseOrigin) =>
+        LookupCore(parent, name, out baseOrigin, throwIfMissing: true)!;
 
-    private InodeRecord? LookupCore(ulong parent, ReadOnlySpan<byte> name, bool count, out byte[]? baseOrigin, bool throwIfMissing)
+    private InodeRecord? LookupCore(ulong parent, ReadOnlySpan<byte> name, out byte[]? baseOrigin, bool throwIfMissing)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckName(name, lookup: true);
         var prec = GetRecord(parent);
         if (!prec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {parent} is not a directory");
         byte[] n = name.ToArray();
-        if (!TryResolveEntry(parent, prec, n, out ulong ino, out _, out baseOrigin))
+        if (!TryResolveEntry(parent, prec, n, out ulong ino, out _, out baseOrigin, out var baseStat))
             return throwIfMissing ? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist") : null;
-        var rec = FindRecord(ino, baseOrigin, out _)
+        var rec = FindRecord(ino, baseOrigin, baseStat, haveBaseStat: baseOrigin != null, out _)
             ?? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} vanished from the base directory");
-        if (count || baseOrigin != null)
+        if (baseOrigin != null)
         {
             var ns = _nodes.GetOrAdd(ino, static _ => new NodeState());
-            if (baseOrigin != null) ns.Origin = baseOrigin;
-            if (count) Interlocked.Increment(ref ns.Lookups);
+            ns.Origin = baseOrigin;
+            ns.Held = true;
         }
         return rec;
     }
 
-    /// <summary>Counts one kernel reference to an inode the caller just created or linked (its reply carries an
-    /// entry), without looking the name up again.</summary>
-    public void AddReference(ulong ino) =>
-        Interlocked.Increment(ref _nodes.GetOrAdd(ino, static _ => new NodeState()).Lookups);
-
-    /// <summary>forget: the kernel dropped count references to an inode.</summary>
-    public void Forget(ulong ino, ulong count)
+    /// <summary>forget: no caller holds the inode any more (the FUSE adapter calls this when the kernel's lookup count
+    /// drops to zero), so the view may forget where it lives; it keeps that while the inode is open.</summary>
+    public void Forget(ulong ino)
     {
         if (ino == InodeNumbers.Root || !_nodes.TryGetValue(ino, out var ns)) return;
-        if (Interlocked.Add(ref ns.Lookups, -(long)count) <= 0 && Volatile.Read(ref ns.Opens) <= 0)
-            _nodes.TryRemove(new KeyValuePair<ulong, NodeState>(ino, ns));
+        ns.Held = false;
+        if (Volatile.Read(ref ns.Opens) <= 0) _nodes.TryRemove(new KeyValuePair<ulong, NodeState>(ino, ns));
     }
 
     public InodeAttributes GetAttr(ulong ino) => GetRecord(ino).ToAttributes();
@@ -71,7 +68,7 @@ public sealed partial class AgentFileSystem
         return r != null;
     }
 
-    public InodeAttributes SetAttr(ulong ino, SetAttrRequest req)
+    public InodeAttributes SetAttr(ulong ino, SetAttrRequest req, Caller? caller = null)
     {
         CheckWritable();
         InodeRecord rec;
@@ -102,7 +99,7 @@ public sealed partial class AgentFileSystem
             if ((f & SetAttrFields.MtimeNow) != 0) rec.MtimeNs = now;
             else if ((f & SetAttrFields.Mtime) != 0) rec.MtimeNs = req.MtimeNs;
             rec.CtimeNs = (f & SetAttrFields.Ctime) != 0 ? req.CtimeNs : now;
-            Log("setattr", ino, bytes: (f & SetAttrFields.Size) != 0 ? req.Size : 0);
+            Log("setattr", caller, ino, bytes: (f & SetAttrFields.Size) != 0 ? req.Size : 0);
         }
         AfterWrite();
         return rec.ToAttributes();
@@ -116,33 +113,33 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>mknod. The umask applies as for <see cref="Create"/>.</summary>
-    public InodeAttributes Mknod(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev = 0, uint umask = 0)
+    public InodeAttributes Mknod(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev = 0, uint umask = 0, Caller? caller = null)
     {
         if ((mode & PosixMode.S_IFMT) == 0) mode |= PosixMode.S_IFREG;
         if (PosixMode.IsDirectory(mode) || PosixMode.IsSymlink(mode))
             throw new AgentFsException(Errno.EINVAL, "mknod cannot make directories or symbolic links");
-        return CreateNode(parent, name, mode, rdev, null, "mknod", umask);
+        return CreateNode(parent, name, mode, rdev, null, "mknod", umask, caller);
     }
 
     /// <summary>create: a new regular file (EEXIST when the name exists). The caller's <paramref name="umask"/>
     /// applies unless the directory has a default ACL, which decides the permissions instead (see
     /// <see cref="PosixAcl"/>); in a set-group-id directory the file takes the directory's group.</summary>
-    public InodeAttributes Create(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0) =>
-        CreateNode(parent, name, PosixMode.S_IFREG | (mode & PosixMode.PermissionMask), 0, null, "create", umask);
+    public InodeAttributes Create(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0, Caller? caller = null) =>
+        CreateNode(parent, name, PosixMode.S_IFREG | (mode & PosixMode.PermissionMask), 0, null, "create", umask, caller);
 
     /// <summary>mkdir. As <see cref="Create"/>; a new directory also inherits the set-group-id bit and the
     /// default ACL of its parent.</summary>
-    public InodeAttributes Mkdir(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0) =>
-        CreateNode(parent, name, PosixMode.S_IFDIR | (mode & PosixMode.PermissionMask), 0, null, "mkdir", umask);
+    public InodeAttributes Mkdir(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0, Caller? caller = null) =>
+        CreateNode(parent, name, PosixMode.S_IFDIR | (mode & PosixMode.PermissionMask), 0, null, "mkdir", umask, caller);
 
-    public InodeAttributes Symlink(ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target)
+    public InodeAttributes Symlink(ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, Caller? caller = null)
     {
         if (target.IsEmpty || target.Length > 4095 || target.IndexOf((byte)0) >= 0)
             throw new AgentFsException(Errno.EINVAL, "a symbolic link target must be 1 to 4095 bytes without NUL");
-        return CreateNode(parent, name, PosixMode.S_IFLNK | 0x1FF, 0, target.ToArray(), "symlink", 0);
+        return CreateNode(parent, name, PosixMode.S_IFLNK | 0x1FF, 0, target.ToArray(), "symlink", 0, caller);
     }
 
-    private InodeAttributes CreateNode(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev, byte[]? target, string op, uint umask)
+    private InodeAttributes CreateNode(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev, byte[]? target, string op, uint umask, Caller? caller)
     {
         CheckWritable();
         CheckName(name, lookup: false);
@@ -155,7 +152,6 @@ public sealed partial class AgentFileSystem
             if (TryResolveEntry(parent, prec, n, out _, out _, out _))
                 throw new AgentFsException(Errno.EEXIST, $"{Encoding.UTF8.GetString(n)} already exists");
             long now = AgentStore.NowNs();
-            var caller = CurrentCaller;
             bool dir = PosixMode.IsDirectory(mode);
             uint gid = caller?.Gid ?? LibC.getegid();
             // inode_init_owner: a set-group-id directory gives its group, and to a directory also its bit. (The
@@ -179,7 +175,7 @@ public sealed partial class AgentFileSystem
             var pw = RecordForWrite(parent);
             pw.MtimeNs = pw.CtimeNs = now;
             if (dir) pw.Nlink++;
-            Log(op, rec.Ino, parent, n);
+            Log(op, caller, rec.Ino, parent, n);
         }
         AfterWrite();
         return rec.ToAttributes();
@@ -207,7 +203,7 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>link: a new name for an existing non-directory inode.</summary>
-    public InodeAttributes Link(ulong ino, ulong newParent, ReadOnlySpan<byte> newName)
+    public InodeAttributes Link(ulong ino, ulong newParent, ReadOnlySpan<byte> newName, Caller? caller = null)
     {
         CheckWritable();
         CheckName(newName, lookup: false);
@@ -227,17 +223,17 @@ public sealed partial class AgentFileSystem
             SetDentry(newParent, n, new DentryValue(ino, PosixMode.DirentType(rec.Mode)));
             var pw = RecordForWrite(newParent);
             pw.MtimeNs = pw.CtimeNs = now;
-            Log("link", ino, newParent, n);
+            Log("link", caller, ino, newParent, n);
         }
         AfterWrite();
         return rec.ToAttributes();
     }
 
-    public void Unlink(ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, directory: false);
+    public void Unlink(ulong parent, ReadOnlySpan<byte> name, Caller? caller = null) => Remove(parent, name, directory: false, caller);
 
-    public void Rmdir(ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, directory: true);
+    public void Rmdir(ulong parent, ReadOnlySpan<byte> name, Caller? caller = null) => Remove(parent, name, directory: true, caller);
 
-    private void Remove(ulong parent, ReadOnlySpan<byte> name, bool directory)
+    private void Remove(ulong parent, ReadOnlySpan<byte> name, bool directory, Caller? caller)
     {
         CheckWritable();
         CheckName(name, lookup: true);
@@ -264,7 +260,7 @@ public sealed partial class AgentFileSystem
             else rec.Nlink--;
             rec.CtimeNs = now;
             if (rec.Nlink == 0 && !IsOpen(ino)) DropInode(ino, rec);
-            Log(directory ? "rmdir" : "unlink", ino, parent, n);
+            Log(directory ? "rmdir" : "unlink", caller, ino, parent, n);
         }
         AfterWrite();
     }
@@ -274,7 +270,7 @@ public sealed partial class AgentFileSystem
         SetDentry(parent, name, NameExistsBelowTop(parent, prec, name) ? new DentryValue(0, 0) : DentryValue.Removed);
 
     /// <summary>rename and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE.</summary>
-    public void Rename(ulong parent, ReadOnlySpan<byte> name, ulong newParent, ReadOnlySpan<byte> newName, RenameFlags flags = RenameFlags.None)
+    public void Rename(ulong parent, ReadOnlySpan<byte> name, ulong newParent, ReadOnlySpan<byte> newName, RenameFlags flags = RenameFlags.None, Caller? caller = null)
     {
         CheckWritable();
         CheckName(name, lookup: true);
@@ -351,7 +347,7 @@ public sealed partial class AgentFileSystem
             a.MtimeNs = a.CtimeNs = now;
             var b = RecordForWrite(newParent);
             b.MtimeNs = b.CtimeNs = now;
-            Log("rename", src, parent, n1);
+            Log("rename", caller, src, parent, n1);
         }
         AfterWrite();
     }
@@ -393,28 +389,7 @@ public sealed partial class AgentFileSystem
                 map[name] = (mapped, t);
             }
         }
-        var chain = _chain;
-        var best = new Dictionary<byte[], (int Depth, ulong Ino, byte Type)>(ByteArrayComparer.Instance);
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.DirectoryRows.Bind(1, (long)ino);
-            while (st.Step())
-            {
-                long layer = st.Int64(1);
-                int d = chain.DepthOf(layer);
-                if (d < 0) continue;
-                var raw = st.Blob(0);
-                if (StoreCorruption.BadName(raw) is { } why) throw StoreCorruption.BadNameError(_store.Path, ino, layer, why);
-                ulong child = (ulong)st.Int64(2);
-                if (child == ino || child == InodeNumbers.Root) throw DirectoryInItself(ino, raw, child, layer);
-                byte[] name = raw.ToArray();
-                if (best.TryGetValue(name, out var cur) && cur.Depth <= d) continue;
-                best[name] = (d, child, (byte)st.Int64(3));
-            }
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
+        var best = _layers.NearestEntries(_chain, ino);
         foreach (var (name, v) in best)
         {
             if (v.Ino == 0) map.Remove(name);
@@ -489,7 +464,7 @@ public sealed partial class AgentFileSystem
     /// with <paramref name="dropSetGid"/> (the caller is neither in the file's group nor privileged) setting
     /// it also clears set-group-id. A default ACL is for directories only.
     /// </summary>
-    public void SetXattr(ulong ino, string name, ReadOnlySpan<byte> value, int flags = 0, bool dropSetGid = false)
+    public void SetXattr(ulong ino, string name, ReadOnlySpan<byte> value, int flags = 0, bool dropSetGid = false, Caller? caller = null)
     {
         CheckWritable();
         if (name.Length == 0 || Encoding.UTF8.GetByteCount(name) > 255) throw new AgentFsException(Errno.ERANGE, "attribute name must be 1 to 255 bytes");
@@ -527,13 +502,13 @@ public sealed partial class AgentFileSystem
                 else x.Remove(name);
             });
             rec.CtimeNs = AgentStore.NowNs();
-            Log("setxattr", ino, bytes: value.Length);
+            Log("setxattr", caller, ino, bytes: value.Length);
         }
         AfterWrite();
     }
 
     /// <summary>removexattr (ENODATA when missing). Removing an ACL that is not there succeeds, as on ext4.</summary>
-    public void RemoveXattr(ulong ino, string name)
+    public void RemoveXattr(ulong ino, string name, Caller? caller = null)
     {
         CheckWritable();
         lock (_writeLock)
@@ -547,7 +522,7 @@ public sealed partial class AgentFileSystem
             var rec = RecordForWrite(ino);
             ReplaceXattrs(rec, x => x.Remove(name));
             rec.CtimeNs = AgentStore.NowNs();
-            Log("removexattr", ino);
+            Log("removexattr", caller, ino);
         }
         AfterWrite();
     }
@@ -579,7 +554,7 @@ public sealed partial class AgentFileSystem
     /// Nothing is written when there is nothing to drop. A FUSE mount with FUSE_HANDLE_KILLPRIV_V2 calls this.
     /// Returns whether anything was dropped.
     /// </summary>
-    public bool KillPrivileges(ulong ino, bool setIds)
+    public bool KillPrivileges(ulong ino, bool setIds, Caller? caller = null)
     {
         CheckWritable();
         bool changed = false;
@@ -605,7 +580,7 @@ public sealed partial class AgentFileSystem
                     rec.XattrsFromBase = false;
                 }
                 rec.CtimeNs = AgentStore.NowNs();
-                Log("setattr", ino);
+                Log("setattr", caller, ino);
                 changed = true;
             }
         }

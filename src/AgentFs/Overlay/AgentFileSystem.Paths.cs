@@ -47,7 +47,7 @@ public sealed partial class AgentFileSystem
             {
                 parent = ino;
                 name = parts[i];
-                rec = LookupCore(ino, name, count: false, out _);
+                rec = LookupCore(ino, name, out _);
                 ino = rec.Ino;
                 chain.Add(ino);
             }
@@ -169,7 +169,7 @@ public sealed partial class AgentFileSystem
         var (parent, name) = ResolveParent(path);
         try
         {
-            var r = LookupCore(parent, name, count: false, out _);
+            var r = LookupCore(parent, name, out _);
             if (r.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"{path} is a directory");
             if (!r.IsRegular) throw new AgentFsException(Errno.EINVAL, $"{path} is not a regular file");
             if (r.Size != 0) SetAttr(r.Ino, new SetAttrRequest(SetAttrFields.Size, Size: 0));
@@ -214,7 +214,7 @@ public sealed partial class AgentFileSystem
 
     private void DeleteEntry(ulong parent, byte[] name, bool recursive)
     {
-        var r = LookupCore(parent, name, count: false, out _);
+        var r = LookupCore(parent, name, out _);
         if (r.IsDirectory)
         {
             if (recursive)
@@ -245,9 +245,9 @@ public sealed partial class AgentFileSystem
     {
         var (p1, n1, chain1) = ResolveParentChain(from);
         var (p2, n2, chain2) = ResolveParentChain(to);
-        ulong src = LookupCore(p1, n1, count: false, out _).Ino;
+        ulong src = LookupCore(p1, n1, out _).Ino;
         ulong? dst;
-        try { dst = LookupCore(p2, n2, count: false, out _).Ino; }
+        try { dst = LookupCore(p2, n2, out _).Ino; }
         catch (AgentFsException e) when (e.Errno == Errno.ENOENT) { dst = null; }
         if ((flags & RenameFlags.NoReplace) != 0 && dst != null)
             throw new AgentFsException(Errno.EEXIST, $"{to} already exists");

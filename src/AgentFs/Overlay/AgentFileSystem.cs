@@ -28,9 +28,9 @@ public sealed partial class AgentFileSystem : IDisposable
     private readonly object _flushLock = new();
     private readonly ConcurrentDictionary<ulong, NodeState> _nodes = new();
     private readonly ConcurrentDictionary<ulong, long[]> _lowerHides = new();
-    /// <summary>Records read from SQLite (never the memtables' own), with their depth. Bounded; evicted by commits.</summary>
-    private readonly ConcurrentDictionary<ulong, (InodeRecord Record, int Depth)> _recordCache = new();
-    private long _commitEpoch;
+    private readonly LayerReader _layers;
+    /// <summary>Records read from SQLite, for a writable view (null for a read-only one); its rules are its own.</summary>
+    private readonly RecordCache? _recordCache;
     /// <summary>
     /// Directories created by this view, with all their entries: a lookup in them never needs SQLite.
     /// Kept by SetDentry under _writeLock; dropped when the chain changes.
@@ -45,12 +45,14 @@ public sealed partial class AgentFileSystem : IDisposable
     /// <summary>Why the last commit failed (the store's error: ENOSPC for a full disk, EIO otherwise); null once a
     /// commit succeeds again. While set, every mutation fails with it (see <see cref="CheckWritable"/>).</summary>
     private volatile AgentFsException? _commitError;
-    private ApplyCommands? _apply;
+    private MemTableWriter? _tableWriter;
 
+    /// <summary>What the view remembers of an inode a caller holds: where a base object lives (so it can be found by
+    /// number alone), whether a lookup handed it out and no <see cref="Forget"/> took it back, and its opens.</summary>
     private sealed class NodeState
     {
         public byte[]? Origin;
-        public long Lookups;
+        public volatile bool Held;
         public int Opens;
     }
 
@@ -63,8 +65,10 @@ public sealed partial class AgentFileSystem : IDisposable
         _chunkSize = store.ChunkSize;
         _chunkShift = System.Numerics.BitOperations.Log2((uint)_chunkSize);
         _chain = chain;
+        _layers = new LayerReader(store);
+        _recordCache = readOnly ? null : new RecordCache();
         _current = new MemTable(chain.Top);
-        _nodes[InodeNumbers.Root] = new NodeState { Origin = [], Lookups = 1 };
+        _nodes[InodeNumbers.Root] = new NodeState { Origin = [], Held = true };
         if (!readOnly)
         {
             _committer = new Thread(CommitLoop) { IsBackground = true, Name = $"agentfs-commit-{branch}" };
@@ -97,17 +101,11 @@ public sealed partial class AgentFileSystem : IDisposable
     /// kernel's cached names, attributes and pages here.</summary>
     public event Action? StateReplaced;
 
-    /// <summary>The inodes the kernel (or another user of the inode API) holds references to.</summary>
-    public IEnumerable<ulong> KnownInodes() => _nodes.Keys;
-
     public AgentStore Store => _store;
     public string Branch { get; }
     public bool IsReadOnly { get; }
     public int ChunkSize => _chunkSize;
     internal LayerChain Chain => _chain;
-
-    /// <summary>The caller recorded in the operation log for mutations made on this thread.</summary>
-    [ThreadStatic] public static Caller? CurrentCaller;
 
     // ---- resolution -------------------------------------------------------------------------------
 
@@ -116,79 +114,43 @@ public sealed partial class AgentFileSystem : IDisposable
     /// for a sealed layer, and -1 for an untouched base object (synthesized from lstat of baseOrigin).
     /// Null when the inode does not exist in this branch.
     /// </summary>
-    internal InodeRecord? FindRecord(ulong ino, byte[]? baseOrigin, out int depth)
+    internal InodeRecord? FindRecord(ulong ino, byte[]? baseOrigin, out int depth) =>
+        FindRecord(ino, baseOrigin, default, haveBaseStat: false, out depth);
+
+    /// <summary>As <see cref="FindRecord(ulong, byte[], out int)"/>, for a base object the caller has just
+    /// statted (a lookup that found the name in the base): an untouched one is made from that stat.</summary>
+    private InodeRecord? FindRecord(ulong ino, byte[]? baseOrigin, in BaseStat baseStat, bool haveBaseStat, out int depth)
     {
         depth = 0;
         if (_current.Inodes.TryGetValue(ino, out var rec)) return rec;
         var fl = _flushing;
         if (fl != null && fl.Inodes.TryGetValue(ino, out rec)) return rec;
-        long epoch = Volatile.Read(ref _commitEpoch);
-        if (!IsReadOnly && _recordCache.TryGetValue(ino, out var cached))
+        var cache = _recordCache;
+        if (cache != null && cache.TryGet(ino, out var cached, out depth))
+            return ReferenceEquals(cached, RecordCache.NoStoreRecord) ? FromBase(ino, baseOrigin, baseStat, haveBaseStat, out depth) : cached;
+        long epoch = cache?.Epoch ?? 0;
+        rec = _layers.NearestInode(_chain, ino, out depth);
+        if (rec != null)
         {
-            if (!ReferenceEquals(cached.Record, NoStoreRecord))
-            {
-                depth = cached.Depth;
-                return cached.Record;
-            }
-            return FromBase(ino, baseOrigin, out depth);
+            cache?.AddFromQuery(ino, rec, depth, epoch);
+            return rec;
         }
-        var chain = _chain;
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.InodeVersions.Bind(1, (long)ino);
-            int best = int.MaxValue;
-            while (st.Step())
-            {
-                int d = chain.DepthOf(st.Int64(0));
-                if (d < 0 || d >= best) continue;
-                best = d;
-                rec = StoreReader.ReadInode(st, ino, 1, st.Int64(0), _store.Path);
-            }
-            if (rec != null)
-            {
-                depth = best;
-                // Cache what SQLite said; a commit that changes ino evicts it and bumps the epoch, so an entry
-                // inserted from a query that raced with such a commit is taken back here.
-                // (Only a writable view: it is the one whose commits change what SQLite says.)
-                if (!IsReadOnly)
-                {
-                    var entry = (rec, best);
-                    _recordCache[ino] = entry;
-                    if (Volatile.Read(ref _commitEpoch) != epoch) _recordCache.TryRemove(new KeyValuePair<ulong, (InodeRecord, int)>(ino, entry));
-                }
-                return rec;
-            }
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
-
-        var fromBase = FromBase(ino, baseOrigin, out depth);
-        // No layer has a record: remember that, under the same eviction as records (a commit that gives ino a
-        // record evicts it), so getattr, open and read of an untouched base file skip the query. The base
-        // object itself is still asked each time (untouched files show the base as it is now).
-        if (fromBase != null && !IsReadOnly)
-        {
-            var entry = (NoStoreRecord, -1);
-            _recordCache[ino] = entry;
-            if (Volatile.Read(ref _commitEpoch) != epoch) _recordCache.TryRemove(new KeyValuePair<ulong, (InodeRecord, int)>(ino, entry));
-        }
+        var fromBase = FromBase(ino, baseOrigin, baseStat, haveBaseStat, out depth);
+        if (fromBase != null) cache?.AddFromQuery(ino, RecordCache.NoStoreRecord, -1, epoch);
         return fromBase;
     }
 
-    /// <summary>In <see cref="_recordCache"/>: no layer has a record of the inode; it comes from the base.</summary>
-    private static readonly InodeRecord NoStoreRecord = new();
-
-    private InodeRecord? FromBase(ulong ino, byte[]? baseOrigin, out int depth)
+    private InodeRecord? FromBase(ulong ino, byte[]? baseOrigin, in BaseStat baseStat, bool haveBaseStat, out int depth)
     {
         depth = -1;
+        if (haveBaseStat && baseOrigin != null) return SynthesizeFromBase(ino, baseOrigin, baseStat);
         baseOrigin ??= _nodes.TryGetValue(ino, out var ns) ? ns.Origin : null;
-        return baseOrigin == null ? null : SynthesizeFromBase(ino, baseOrigin);
+        if (baseOrigin == null || !_base.TryStat(baseOrigin, out var st)) return null;
+        return SynthesizeFromBase(ino, baseOrigin, st);
     }
 
-    private InodeRecord? SynthesizeFromBase(ulong ino, byte[] origin)
+    private InodeRecord? SynthesizeFromBase(ulong ino, byte[] origin, in BaseStat st)
     {
-        if (!_base.TryStat(origin, out var st)) return null;
         if (_base.MapIno(st) != ino) return null; // the base changed underneath: the name is another object now
         var rec = new InodeRecord
         {
@@ -211,9 +173,15 @@ public sealed partial class AgentFileSystem : IDisposable
 
     /// <summary>Looks a name up in a directory without registering the result. Found: the inode, its d_type, and
     /// its base path when it came from the base (null otherwise).</summary>
-    internal bool TryResolveEntry(ulong parentIno, InodeRecord parent, byte[] name, out ulong ino, out byte type, out byte[]? baseOrigin)
+    internal bool TryResolveEntry(ulong parentIno, InodeRecord parent, byte[] name, out ulong ino, out byte type, out byte[]? baseOrigin) =>
+        TryResolveEntry(parentIno, parent, name, out ino, out type, out baseOrigin, out _);
+
+    /// <summary>As above; a name found in the base also gives the stat that found it (valid when baseOrigin is set),
+    /// so the lookup makes the record from it instead of asking the base a second time.</summary>
+    private bool TryResolveEntry(ulong parentIno, InodeRecord parent, byte[] name, out ulong ino, out byte type, out byte[]? baseOrigin, out BaseStat baseStat)
     {
         baseOrigin = null;
+        baseStat = default;
         if (_freshDirs.TryGetValue(parentIno, out var fresh))
         {
             bool found = fresh.TryGetValue(name, out var fv);
@@ -228,83 +196,26 @@ public sealed partial class AgentFileSystem : IDisposable
             type = v.Type;
             return ino != 0;
         }
-        var chain = _chain;
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.DentryVersions.Bind(1, (long)parentIno).Bind(2, name);
-            int best = int.MaxValue;
-            ino = 0;
-            type = 0;
-            while (st.Step())
-            {
-                int d = chain.DepthOf(st.Int64(0));
-                if (d < 0 || d >= best) continue;
-                best = d;
-                ino = (ulong)st.Int64(1);
-                type = (byte)st.Int64(2);
-                if (ino == parentIno || ino == InodeNumbers.Root) throw DirectoryInItself(parentIno, name, ino, st.Int64(0));
-            }
-            if (best != int.MaxValue) return ino != 0;
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
+        if (_layers.NearestDentry(_chain, parentIno, name, minDepth: 0, out ino, out type)) return ino != 0;
 
         if (parent.Origin == null || !parent.IsDirectory) return false;
         byte[] path = JoinBase(parent.Origin, name);
-        if (!_base.TryStat(path, out var bst)) return false;
-        ino = _base.MapIno(bst);
-        type = PosixMode.DirentType(bst.Mode);
+        if (!_base.TryStat(path, out baseStat)) return false;
+        ino = _base.MapIno(baseStat);
+        type = PosixMode.DirentType(baseStat.Mode);
         baseOrigin = path;
         return true;
     }
 
-    /// <summary>A dentry row that puts a directory's own inode, or the root, inside it: a walk would never end.</summary>
-    private AgentFsException DirectoryInItself(ulong parentIno, ReadOnlySpan<byte> name, ulong ino, long layer) =>
-        StoreCorruption.Error(_store.Path, $"directory inode {parentIno} holds '{StoreCorruption.Show(name)}', which is " +
-            (ino == parentIno ? "that directory itself" : "the root") + $" (dentry row of layer {layer}); a directory cannot contain itself");
-
     /// <summary>Whether a name is visible below the top layer (so that deleting it needs a whiteout).</summary>
     private bool NameExistsBelowTop(ulong parentIno, InodeRecord parent, byte[] name)
     {
-        var chain = _chain;
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.DentryVersions.Bind(1, (long)parentIno).Bind(2, name);
-            int best = int.MaxValue;
-            ulong ino = 0;
-            while (st.Step())
-            {
-                int d = chain.DepthOf(st.Int64(0));
-                if (d < 1 || d >= best) continue;
-                best = d;
-                ino = (ulong)st.Int64(1);
-            }
-            if (best != int.MaxValue) return ino != 0;
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
+        if (_layers.NearestDentry(_chain, parentIno, name, minDepth: 1, out ulong ino, out _)) return ino != 0;
         return parent.Origin != null && _base.TryStat(JoinBase(parent.Origin, name), out _);
     }
 
     /// <summary>Whether an inode has a record in a sealed layer or in the base (so deleting it needs a tombstone).</summary>
-    private bool InodeExistsBelowTop(ulong ino)
-    {
-        if (!InodeNumbers.IsOverlay(ino)) return true;
-        var chain = _chain;
-        var r = _store.RentReader();
-        try
-        {
-            var st = r.InodeVersions.Bind(1, (long)ino);
-            bool below = false;
-            while (st.Step())
-                if (chain.DepthOf(st.Int64(0)) >= 1) below = true;
-            return below;
-        }
-        catch (SqliteException e) { throw StoreDatabase.Translate(e, _store.Path); }
-        finally { _store.ReturnReader(r); }
-    }
+    private bool InodeExistsBelowTop(ulong ino) => !InodeNumbers.IsOverlay(ino) || _layers.HasSealedInode(_chain, ino);
 
     internal static byte[] JoinBase(byte[] dir, ReadOnlySpan<byte> name)
     {
@@ -391,9 +302,12 @@ public sealed partial class AgentFileSystem : IDisposable
         }
     }
 
-    private void Log(string op, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
+    /// <summary>Who a mutation is recorded for when its caller is not given: this process.</summary>
+    private static Caller ThisProcess => new(Environment.ProcessId, LibC.geteuid(), LibC.getegid());
+
+    private void Log(string op, Caller? by, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
     {
-        var caller = CurrentCaller ?? new Caller(Environment.ProcessId, LibC.geteuid(), LibC.getegid());
+        var caller = by ?? ThisProcess;
         var ops = _current.Ops;
         if (op == "write" && ops.Count > 0 && ops[^1] is { Op: "write" } last && last.Ino == ino && last.Caller == caller)
         {
@@ -451,7 +365,7 @@ public sealed partial class AgentFileSystem : IDisposable
             }
             catch (Exception)
             {
-                // Apply recorded the error and kept the table in _flushing: it is retried first on the next round,
+                // Commit recorded the error and kept the table in _flushing: it is retried first on the next round,
                 // less often the longer the store stays unwritable (each try writes the WAL until it fails again).
                 failures++;
                 if (!_disposed) Thread.Sleep(Math.Min(1000, 100 * failures));
@@ -480,7 +394,7 @@ public sealed partial class AgentFileSystem : IDisposable
         if (IsReadOnly) return;
         lock (_flushLock)
         {
-            if (_flushing is { } stuck) Apply(stuck, durable); // a previous commit failed: retry it first
+            if (_flushing is { } stuck) Commit(stuck, durable); // a previous commit failed: retry it first
             MemTable table;
             lock (_writeLock)
             {
@@ -488,23 +402,22 @@ public sealed partial class AgentFileSystem : IDisposable
                 if (table.IsEmpty && !durable) return;
                 _flushing = table;
                 _current = new MemTable(table.Layer);
-                // A reader that queried SQLite before this commit must not leave what it read in the record
-                // cache: it checks the epoch after inserting, so move the epoch now as well as after.
-                Interlocked.Increment(ref _commitEpoch);
+                _recordCache?.CommitStarting();
             }
-            Apply(table, durable);
+            Commit(table, durable);
         }
     }
 
-    private void Apply(MemTable table, bool durable)
+    /// <summary>Writes a memtable taken for flushing to SQLite in one transaction (see <see cref="MemTableWriter"/>).</summary>
+    private void Commit(MemTable table, bool durable)
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             _store.Write((c, tx) =>
             {
-                _apply ??= new ApplyCommands(c);
-                _apply.Run(table, Branch);
+                _tableWriter ??= new MemTableWriter(c);
+                _tableWriter.Write(table, Branch);
                 if (table.IsEmpty && durable)
                     StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO meta(key, value) VALUES('last_sync_ns', $v)", tx, ("$v", AgentStore.NowNs()));
                 return 0;
@@ -514,17 +427,9 @@ public sealed partial class AgentFileSystem : IDisposable
                 _commitError = null;
                 CommitStatusChanged?.Invoke(null);
             }
-            // What was committed is what SQLite now says at the top layer: remember it (a record in a flushed
-            // table is never changed again; writers copy it), so a getattr after the commit needs no query.
-            foreach (var (ino, rec) in table.Inodes)
-            {
-                if (rec != null) _recordCache[ino] = (rec, 0);
-                else _recordCache.TryRemove(ino, out _);
-            }
-            Interlocked.Increment(ref _commitEpoch);
-            if (_recordCache.Count > 100_000) _recordCache.Clear();
+            _recordCache?.Committed(table);
             _flushing = null;
-            if (TraceCommits) Console.Error.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
+            if (MemTableWriter.TraceCommits) Console.Error.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
         }
         catch (Exception e)
         {
@@ -533,76 +438,6 @@ public sealed partial class AgentFileSystem : IDisposable
             _commitError = error;
             if (first) CommitStatusChanged?.Invoke(error);
             throw CommitFailedError(error);
-        }
-    }
-
-    private static readonly bool TraceCommits = Environment.GetEnvironmentVariable("AGENTFS_TRACE_COMMITS") == "1";
-
-    /// <summary>The prepared statements that move a memtable into SQLite (on the store's writer connection).</summary>
-    private sealed class ApplyCommands : IDisposable
-    {
-        private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
-
-        public ApplyCommands(SqliteConnection c)
-        {
-            _putDentry = new RawStatement(c, "INSERT OR REPLACE INTO dentries(parent, name, layer, ino, type) VALUES(?1,?2,?3,?4,?5)");
-            _delDentry = new RawStatement(c, "DELETE FROM dentries WHERE parent=?1 AND name=?2 AND layer=?3");
-            _putInode = new RawStatement(c,
-                $"INSERT OR REPLACE INTO inodes(ino, layer, {StoreReader.InodeColumns}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)");
-            _delInode = new RawStatement(c, "DELETE FROM inodes WHERE ino=?1 AND layer=?2");
-            _putChunk = new RawStatement(c, "INSERT INTO chunks(ino, idx, layer, data) VALUES(?1,?2,?3,?4) ON CONFLICT(ino, idx, layer) DO UPDATE SET data=excluded.data");
-            _delChunk = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND idx=?2 AND layer=?3");
-            _delChunks = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND layer=?2");
-            _op = new RawStatement(c, "INSERT INTO oplog(time_ns, branch, layer, count, entries) VALUES(?1,?2,?3,?4,?5)");
-        }
-
-        public void Dispose()
-        {
-            foreach (var st in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op }) st.Dispose();
-        }
-
-        public void Run(MemTable t, string branch)
-        {
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            long layer = t.Layer;
-            foreach (var inner in t.Dentries.Values)
-            {
-                foreach (var (k, v) in inner)
-                {
-                    if (v.IsRemoved) _delDentry.Bind(1, (long)k.Parent).Bind(2, k.Name).Bind(3, layer).Execute();
-                    else _putDentry.Bind(1, (long)k.Parent).Bind(2, k.Name).Bind(3, layer).Bind(4, (long)v.Ino).Bind(5, (long)v.Type).Execute();
-                }
-            }
-            long tDentries = System.Diagnostics.Stopwatch.GetTimestamp();
-            foreach (var (k, cb) in t.Chunks)
-            {
-                if (t.Inodes.TryGetValue(k.Ino, out var owner) && (owner == null || owner.Nlink == 0 && !owner.IsDirectory)) continue;
-                if (cb == null) _delChunk.Bind(1, (long)k.Ino).Bind(2, k.Index).Bind(3, layer).Execute();
-                else _putChunk.Bind(1, (long)k.Ino).Bind(2, k.Index).Bind(3, layer).Bind(4, cb.Data.AsSpan(0, cb.Length)).Execute();
-            }
-            long tChunks = System.Diagnostics.Stopwatch.GetTimestamp();
-            foreach (var (ino, rec) in t.Inodes)
-            {
-                if (rec == null || rec.Nlink == 0 && !rec.IsDirectory) _delChunks.Bind(1, (long)ino).Bind(2, layer).Execute();
-                if (rec == null)
-                {
-                    _delInode.Bind(1, (long)ino).Bind(2, layer).Execute();
-                    continue;
-                }
-                var b = rec.BaseId;
-                _putInode.Bind(1, (long)ino).Bind(2, layer).Bind(3, (long)rec.Mode).Bind(4, (long)rec.Uid).Bind(5, (long)rec.Gid)
-                    .Bind(6, (long)rec.Nlink).Bind(7, rec.Size).Bind(8, rec.AtimeNs).Bind(9, rec.MtimeNs).Bind(10, rec.CtimeNs)
-                    .Bind(11, (long)rec.Rdev).BindBlobOrNull(12, rec.Origin).Bind(13, rec.HideFrom)
-                    .Bind(14, b.HasValue ? (long)b.Value.Dev : null).Bind(15, b.HasValue ? (long)b.Value.Ino : null)
-                    .Bind(16, b?.Size).Bind(17, b?.MtimeNs).Bind(18, b?.CtimeNs)
-                    .BindBlobOrNull(19, rec.Target).BindBlobOrNull(20, InodeRecord.SerializeXattrs(rec.Xattrs))
-                    .Bind(21, rec.XattrsFromBase ? 1L : 0L).Execute();
-            }
-            long tInodes = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (TraceCommits)
-                Console.Error.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
-            if (t.Ops.Count > 0)
-                _op.Bind(1, AgentStore.NowNs()).Bind(2, branch).Bind(3, layer).Bind(4, (long)t.Ops.Count).Bind(5, OperationLogCodec.Encode(t.Ops)).Execute();
         }
     }
 
@@ -643,8 +478,7 @@ public sealed partial class AgentFileSystem : IDisposable
         _chain = _store.LoadChain(newTop);
         _current = new MemTable(newTop);
         _lowerHides.Clear();
-        _recordCache.Clear();
-        Interlocked.Increment(ref _commitEpoch);
+        _recordCache?.Clear();
         _freshDirs.Clear();
     }
 
@@ -676,24 +510,8 @@ public sealed partial class AgentFileSystem : IDisposable
             _commitSignal.Release();
             _committer?.Join(5000);
             // Prepared statements keep the store's connection (and its files) open until finalized.
-            _store.WithWriterLock(() => { _apply?.Dispose(); _apply = null; });
+            _store.WithWriterLock(() => { _tableWriter?.Dispose(); _tableWriter = null; });
             _store.Closed(this);
         }
-    }
-}
-
-/// <summary>Process names for the operation log, read once per pid from /proc.</summary>
-internal static class ProcessNames
-{
-    private static readonly ConcurrentDictionary<int, string> Cache = new();
-
-    public static string Get(int pid)
-    {
-        if (Cache.TryGetValue(pid, out var n)) return n;
-        try { n = File.ReadAllText($"/proc/{pid}/comm").Trim(); }
-        catch { n = ""; }
-        if (Cache.Count > 4096) Cache.Clear();
-        Cache[pid] = n;
-        return n;
     }
 }

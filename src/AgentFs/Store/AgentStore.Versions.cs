@@ -206,16 +206,6 @@ public sealed partial class AgentStore
         return GetBranch(name);
     }
 
-    /// <summary>Deletes a branch (its checkpoints stay; its unsealed changes are dropped).</summary>
-    public void DeleteBranch(string name)
-    {
-        GetBranch(name);
-        CheckNotLeasedElsewhere(name);
-        lock (_open)
-            if (_open.ContainsKey(name)) throw new AgentFsException(Errno.EBUSY, $"branch {name} of store {Path} is open in this process");
-        Write((c, tx) => StoreDatabase.NonQuery(c, "DELETE FROM branches WHERE name=$n", tx, ("$n", name)));
-    }
-
     private static long NewLayer(SqliteConnection c, SqliteTransaction tx, long? parent)
     {
         StoreDatabase.NonQuery(c, "INSERT INTO layers(parent, created_ns) VALUES($p, $t)", tx, ("$p", parent), ("$t", NowNs()));

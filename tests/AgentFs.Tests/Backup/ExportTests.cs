@@ -58,7 +58,6 @@ public class ExportTests(ITestOutputHelper output)
         var newDir = fs.Lookup(InodeNumbers.Root, "new"u8);
         var odd = fs.Create(newDir.Ino, NonUtf8Name, Convert.ToUInt32("644", 8));
         fs.Write(odd.Ino, 0, "odd name\n"u8);
-        fs.Forget(newDir.Ino, 1);
         fs.SetTimes("new/a.txt", OddMtime, OddMtime);
         fs.SetTimes("new/deep/er", 1_600_000_000_000_000_000, 1_600_000_000_000_000_000);
         fs.SetTimes("new/dirlink", 1_500_000_000_500_000_000, 1_500_000_000_500_000_000);

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using AgentFs.Fuse.Protocol;
+
+namespace AgentFs.Fuse;
+
+/// <summary>Directory handles: a listing is taken when a directory is read from its start, and read on by offset.</summary>
+public sealed partial class AgentFuseFileSystem
+{
+    private readonly ConcurrentDictionary<ulong, DirHandle> _dirs = new();
+    private long _nextFh = 1;
+
+    private sealed class DirHandle
+    {
+        public ulong Ino;
+        public List<DirectoryEntry>? Entries;
+    }
+
+    public int OpenDir(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
+    {
+        try
+        {
+            var a = _fs.GetAttr(nodeId);
+            if (!a.IsDirectory) return Errno.ENOTDIR;
+            ulong fh = (ulong)Interlocked.Increment(ref _nextFh);
+            _dirs[fh] = new DirHandle { Ino = nodeId };
+            open.Fh = fh;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    private List<DirectoryEntry> Entries(ulong nodeId, ulong fh, long offset)
+    {
+        var h = _dirs.GetOrAdd(fh, _ => new DirHandle { Ino = nodeId });
+        // A listing is taken at the start (offset 0, also after rewinddir) and read on by cookie.
+        if (h.Entries == null || offset == 0) h.Entries = _fs.ReadDirectory(nodeId);
+        return h.Entries;
+    }
+
+    private static int FirstAfter(List<DirectoryEntry> list, long offset)
+    {
+        int lo = 0, hi = list.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (list[mid].Offset <= offset) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    public int ReadDir(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirWriter writer)
+    {
+        try
+        {
+            var list = Entries(nodeId, fh, offset);
+            if (offset < 1 && !writer.Add("."u8, nodeId, 4, 1)) return 0;
+            if (offset < 2 && !writer.Add(".."u8, nodeId, 4, 2)) return 0;
+            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
+            {
+                var e = list[i];
+                if (!writer.Add(e.Name, e.Ino, e.Mode >> 12, e.Offset)) break;
+            }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int ReadDirPlus(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirPlusWriter writer)
+    {
+        try
+        {
+            var list = Entries(nodeId, fh, offset);
+            var dot = default(FuseEntryOut);
+            if (offset < 1)
+            {
+                dot.Attr.Ino = nodeId;
+                dot.Attr.Mode = PosixMode.S_IFDIR;
+                if (!writer.Add("."u8, dot, 1)) return 0;
+            }
+            if (offset < 2)
+            {
+                dot.Attr.Ino = nodeId;
+                dot.Attr.Mode = PosixMode.S_IFDIR;
+                if (!writer.Add(".."u8, dot, 2)) return 0;
+            }
+            for (int i = FirstAfter(list, Math.Max(offset, 2)); i < list.Count; i++)
+            {
+                var d = list[i];
+                var entry = default(FuseEntryOut);
+                // An entry of readdirplus is a lookup for the kernel: look it up (which also finds base files
+                // never looked up before), and count it only if the entry fits.
+                InodeAttributes a;
+                try { a = _fs.Lookup(nodeId, d.Name); }
+                catch (AgentFsException e) when (e.IsStoreCorrupt)
+                {
+                    // Listed without an entry (node id 0: the kernel links nothing), so a lookup of it answers EIO.
+                    ReportCorruption(e);
+                    entry.Attr.Ino = d.Ino;
+                    entry.Attr.Mode = d.Mode;
+                    if (!writer.Add(d.Name, entry, d.Offset)) break;
+                    continue;
+                }
+                catch (AgentFsException) { continue; } // gone since the listing was taken
+                Fill(ref entry, a, RememberName(nodeId, d.Name));
+                // Not handed out when it does not fit: not counted. (The view keeps remembering where it lives: telling
+                // it to forget here could race with a lookup of the same inode that has not counted yet.)
+                if (!writer.Add(d.Name, entry, d.Offset)) break;
+                _references.Add(a.Ino);
+            }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    public int ReleaseDir(in FuseContext context, ulong nodeId, ulong fh)
+    {
+        _dirs.TryRemove(fh, out _);
+        return 0;
+    }
+}
