@@ -48,7 +48,7 @@ internal sealed class GitApplier : IDisposable
 
     private void PrepareOne(AgentStore store, GitSession g, string targetRoot, ApplyOptions options)
     {
-        if (g.NewCommits == 0 && g.Branches.Count == 0) return;
+        if (g.NotARepository != null || (g.NewCommits == 0 && g.Branches.Count == 0)) return;
         g.CheckHistoryGrowsFromBase(store.Path);
         string display = g.RepoPath.Length == 0 ? "." : g.RepoPath;
         string targetRepo = g.RepoPath.Length == 0 ? targetRoot : Path.Combine(targetRoot, g.RepoPath);

@@ -44,6 +44,9 @@ internal sealed class GitSession : IDisposable
     public string? HeadBranch { get; private set; }
     public int NewCommits { get; private set; }
     public List<GitBranchChanges> Branches { get; } = new();
+    /// <summary>Why git does not take the session's .git directory as a repository (null: it does). Such a directory
+    /// has no commits to export; exporting them is refused, apply leaves it out like any internals.</summary>
+    public string? NotARepository { get; private set; }
     /// <summary>A commit on top of <see cref="Head"/> holding the working tree's uncommitted changes (null: none).</summary>
     public string? Uncommitted { get; private set; }
 
@@ -122,6 +125,12 @@ internal sealed class GitSession : IDisposable
         ExportTree(session, InRepo(".git"), GitDir, static rel =>
             rel is "config" or "index" or "hooks" or "logs" or "commondir" or "objects/info/alternates" or "objects/info/http-alternates");
         WriteConfig(session, GitDir);
+        var check = GitRunner.Run(null, ["rev-parse", "--git-dir"], _env);
+        if (check.ExitCode != 0)
+        {
+            NotARepository = check.FirstErrorLine;
+            return;
+        }
 
         // The base's refs, as a git directory that borrows the session's objects (the base's own objects are the
         // session's too: the overlay started from them).
@@ -209,6 +218,8 @@ internal sealed class GitSession : IDisposable
     /// </summary>
     public void CheckHistoryGrowsFromBase(string storePath)
     {
+        if (NotARepository != null)
+            throw new AgentFsException(Errno.EINVAL, $"{Display}/.git in store {storePath} is not a repository git can read ({NotARepository}); there are no commits to export");
         if (NewCommits == 0 && Branches.Count == 0) return;
         var tips = Branches.Select(b => b.Commit).Append(Head).OfType<string>().ToArray();
         string roots = Git(["rev-list", "--max-parents=0", "--stdin"], stdin: RevisionList(tips)).Text.Trim();
