@@ -104,6 +104,7 @@ public static class Program
             TraceCommand.Create(io),
             DiffCommand.Create(io),
             PatchCommand.Create(io),
+            BundleCommand.Create(io),
             ApplyCommand.Create(io),
             RunCommand.Create(io),
             StopCommand.Create(io),

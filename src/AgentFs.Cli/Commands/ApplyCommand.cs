@@ -23,10 +23,22 @@ internal static class ApplyCommand
             Description = "Also write the set-user-id, set-group-id and sticky bits the branch has (left out by default: they would be your privileges on the agent's files)",
         };
         var json = CommonOptions.Json();
+        var includeVcs = CommonOptions.IncludeVcs();
+        var gitBranch = new Option<string?>("--git-branch")
+        {
+            Description = "The branch the agent's commits (on the session's HEAD) get in the target's git repository (default: agentfs/BRANCH for each branch with new commits)",
+            HelpName = "NAME",
+        };
+        var checkout = new Option<bool>("--checkout") { Description = "Make that branch the target repository's HEAD (its index reset to it; the files stay as applied)" };
         var cmd = new Command("apply", "Write a branch's changes into a directory, refusing where it no longer matches")
         {
-            store, target, branch, dryRun, keepSpecialBits, json,
+            store, target, branch, dryRun, keepSpecialBits, json, includeVcs, gitBranch, checkout,
         };
+        cmd.Validators.Add(r =>
+        {
+            if (r.GetValue(includeVcs) && (r.GetValue(gitBranch) != null || r.GetValue(checkout)))
+                r.AddError("--include-vcs copies .git as files; --git-branch and --checkout go with bringing the commits in as a branch (the default)");
+        });
         cmd.SetAction(r =>
         {
             string b = r.GetValue(branch)!, dir = StoreAccess.CheckPath(r.GetValue(target)!, "target directory");
@@ -37,7 +49,11 @@ internal static class ApplyCommand
             {
                 result = Interruptible.Run("apply", "nothing was written to the target", token =>
                     TerminalProgress.Run(io, dry ? "checking" : "applying", progress =>
-                        s.Apply(b, dir, new ApplyOptions { DryRun = dry, KeepSpecialBits = r.GetValue(keepSpecialBits) },
+                        s.Apply(b, dir, new ApplyOptions
+                            {
+                                DryRun = dry, KeepSpecialBits = r.GetValue(keepSpecialBits), IncludeVcs = r.GetValue(includeVcs),
+                                GitBranch = r.GetValue(gitBranch), Checkout = r.GetValue(checkout),
+                            },
                             progress?.ForVersion(p => $"{p.Phase} {p.Path}"),
                             token)));
             }
@@ -54,7 +70,9 @@ internal static class ApplyCommand
                     result.Changes.Select(c => DiffCommand.ChangeJson.From(c, null)).ToList(),
                     result.Actions.Select(Step).ToList(),
                     result.Skipped.Select(c => c.Path).ToList(),
-                    result.DroppedBits.Select(d => new DroppedBitsJson(d.Path, Output.Formats.Mode(d.RequestedMode), Output.Formats.Mode(d.AppliedMode))).ToList()));
+                    result.DroppedBits.Select(d => new DroppedBitsJson(d.Path, Output.Formats.Mode(d.RequestedMode), Output.Formats.Mode(d.AppliedMode))).ToList(),
+                    result.VcsLeftOut,
+                    result.GitBranches.Select(g => new GitBranchJson(g.Repository, g.SourceRef, g.Branch, g.Commit, g.NewCommits)).ToList()));
                 return Program.ExitOk;
             }
             foreach (var c in result.Changes)
@@ -70,6 +88,11 @@ internal static class ApplyCommand
             io.Out.WriteLine(dry
                 ? $"dry run: {changes} of branch {b} would be applied to {result.Target}; nothing was written"
                 : $"applied {changes} of branch {b} to {result.Target}");
+            foreach (var g in result.GitBranches)
+                io.Out.WriteLine($"{(dry ? "would bring" : "brought")} {g.NewCommits} commit{(g.NewCommits == 1 ? "" : "s")} of {g.SourceRef} into {g.Repository} as branch {g.Branch}" +
+                    (r.GetValue(checkout) && !dry ? "" : " (HEAD and index untouched)"));
+            if (result.VcsLeftOut > 0 && result.GitBranches.Count == 0)
+                io.Out.WriteLine($"left out {result.VcsLeftOut} change{(result.VcsLeftOut == 1 ? "" : "s")} inside version-control directories (.git, .hg, .jj) and found no new commits to bring in; --include-vcs copies them as files");
             if (result.Skipped.Count > 0)
                 io.Error.WriteLine($"agentfs: warning: left out {result.Skipped.Count} special file{(result.Skipped.Count == 1 ? "" : "s")} " +
                                    $"(fifos, sockets, devices): {string.Join(", ", result.Skipped.Take(20).Select(c => Program.OneLine(c.Path)))}");
@@ -99,7 +122,11 @@ internal static class ApplyCommand
     /// <summary><c>apply --json</c>: the changes, the steps in the order they run (or would run), and what was left out
     /// (special files in skipped; set-id and sticky bits in dropped_special_bits).</summary>
     internal sealed record ApplyJson(string Branch, string Target, bool DryRun, bool Applied, IReadOnlyList<DiffCommand.ChangeJson> Changes,
-        IReadOnlyList<StepJson> Steps, IReadOnlyList<string> Skipped, IReadOnlyList<DroppedBitsJson> DroppedSpecialBits);
+        IReadOnlyList<StepJson> Steps, IReadOnlyList<string> Skipped, IReadOnlyList<DroppedBitsJson> DroppedSpecialBits,
+        int VcsLeftOut, IReadOnlyList<GitBranchJson> GitBranches);
+
+    /// <summary>A branch made in a target git repository: repository, source ref in the session, branch, its commit, commits brought in.</summary>
+    internal sealed record GitBranchJson(string Repository, string Source, string Branch, string Commit, int NewCommits);
 
     /// <summary><c>apply --json</c> when the apply stopped after it began writing (exit 1): error is the line also on
     /// stderr; done are the steps already in the target, in order, and not_done the steps that were not made.</summary>

@@ -37,4 +37,18 @@ internal static class CommonOptions
             HelpName = "REF",
         }
     );
+
+    /// <summary>--include-vcs: keep what diff, patch, stat, trace and apply leave out by default.</summary>
+    public static Option<bool> IncludeVcs() => new("--include-vcs")
+    {
+        Description = "Keep the changes inside version-control directories (.git, .hg, .jj; left out by default: git users move commits, not .git files)",
+    };
+
+    /// <summary>The one line saying how many changes inside version-control internals were left out (stderr, so stdout stays a patch).</summary>
+    public static void ReportVcsLeftOut(CommandIo io, int count)
+    {
+        if (count == 0) return;
+        io.Error.WriteLine($"agentfs: left out {count} change{(count == 1 ? "" : "s")} inside version-control directories (.git, .hg, .jj); " +
+                           "--include-vcs keeps them ('agentfs patch --commits' and 'agentfs bundle' export the commits)");
+    }
 }

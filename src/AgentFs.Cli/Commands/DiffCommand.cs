@@ -19,9 +19,10 @@ internal static class DiffCommand
         var nameStatus = new Option<bool>("--name-status") { Description = "One line per changed path: A, D, M, T or R100, then the path(s)" };
         var stat = new Option<bool>("--stat") { Description = "Lines added and deleted per file, and a summary (git's --stat)" };
         var json = CommonOptions.Json();
+        var includeVcs = CommonOptions.IncludeVcs();
         var cmd = new Command("diff", "Show what changed between two states (default: base to the branch head)")
         {
-            store, branch, from, to, nameStatus, stat, json,
+            store, branch, from, to, nameStatus, stat, json, includeVcs,
         };
         cmd.Validators.Add(r =>
         {
@@ -31,34 +32,52 @@ internal static class DiffCommand
         {
             string fromRef = r.GetValue(from)!, toRef = r.GetValue(to) ?? r.GetValue(branch)!;
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
+            var options = new DiffOptions { IncludeVcs = r.GetValue(includeVcs) };
+            int vcsLeftOut;
             if (r.GetValue(json))
             {
-                var entries = r.GetValue(stat)
-                    ? s.DiffStat(fromRef, toRef).Select(f => ChangeJson.From(f.Change, f.ShownByGit ? f : null))
-                    : s.Diff(fromRef, toRef).Select(c => ChangeJson.From(c, null));
-                io.WriteJson(new DiffJson(fromRef, toRef, entries.ToList()));
+                List<ChangeJson> entries;
+                if (r.GetValue(stat))
+                {
+                    var stats = s.DiffStat(fromRef, toRef, options);
+                    entries = stats.Select(f => ChangeJson.From(f.Change, f.ShownByGit ? f : null)).ToList();
+                    vcsLeftOut = stats.VcsLeftOut;
+                }
+                else
+                {
+                    var changes = s.Diff(fromRef, toRef, options);
+                    entries = changes.Select(c => ChangeJson.From(c, null)).ToList();
+                    vcsLeftOut = changes.VcsLeftOut;
+                }
+                io.WriteJson(new DiffJson(fromRef, toRef, entries, vcsLeftOut));
+                return Program.ExitOk;
             }
             else if (r.GetValue(nameStatus))
             {
-                foreach (var line in GitFormat.NameStatus(s.Diff(fromRef, toRef))) io.Out.WriteLine(line);
+                var changes = s.Diff(fromRef, toRef, options);
+                foreach (var line in GitFormat.NameStatus(changes)) io.Out.WriteLine(line);
+                vcsLeftOut = changes.VcsLeftOut;
             }
             else if (r.GetValue(stat))
             {
-                foreach (var line in GitFormat.Stat(s.DiffStat(fromRef, toRef))) io.Out.WriteLine(line);
+                var stats = s.DiffStat(fromRef, toRef, options);
+                foreach (var line in GitFormat.Stat(stats)) io.Out.WriteLine(line);
+                vcsLeftOut = stats.VcsLeftOut;
             }
             else
             {
                 io.FlushText();
-                s.WritePatch(fromRef, toRef, io.Stdout, new PatchOptions { BinaryPatches = false });
+                vcsLeftOut = s.WritePatch(fromRef, toRef, io.Stdout, new PatchOptions { BinaryPatches = false, IncludeVcs = options.IncludeVcs }).VcsLeftOut;
                 io.Stdout.Flush();
             }
+            CommonOptions.ReportVcsLeftOut(io, vcsLeftOut);
             return Program.ExitOk;
         });
         return cmd;
     }
 
-    /// <summary><c>diff --json</c>: every change, sorted by path.</summary>
-    internal sealed record DiffJson(string From, string To, IReadOnlyList<ChangeJson> Changes);
+    /// <summary><c>diff --json</c>: every change, sorted by path, and how many inside .git, .hg or .jj were left out.</summary>
+    internal sealed record DiffJson(string From, string To, IReadOnlyList<ChangeJson> Changes, int VcsLeftOut);
 
     /// <summary>One change. status: added, deleted, modified, type_changed, renamed. Sides that do not exist are null.
     /// insertions, deletions and binary are filled with --stat for what git shows (null otherwise).</summary>

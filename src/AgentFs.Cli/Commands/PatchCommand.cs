@@ -18,12 +18,21 @@ internal static class PatchCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write the patch to FILE instead of stdout", HelpName = "FILE" };
         var json = CommonOptions.Json();
         json.Description = "With -o: print a JSON summary of the patch written";
+        var includeVcs = CommonOptions.IncludeVcs();
+        var commits = new Option<bool>("--commits")
+        {
+            Description = "Write the agent's git commits as a 'git format-patch' series (an mbox for 'git am'), uncommitted changes last",
+        };
+        var repo = GitOptions.Repository();
         var cmd = new Command("patch", "Write the changes between two states as a git patch (default: base to the branch head)")
         {
-            store, branch, from, to, output, json,
+            store, branch, from, to, output, json, includeVcs, commits, repo,
         };
         cmd.Validators.Add(r =>
         {
+            if (r.GetValue(commits) && (r.GetResult(from) is { Implicit: false } || r.GetValue(includeVcs)))
+                r.AddError("--commits exports base to --to (or the branch head) as git commits; it takes no --from or --include-vcs");
+            if (r.GetValue(repo) != null && !r.GetValue(commits)) r.AddError("--repo goes with --commits");
             if (r.GetValue(json) && r.GetValue(output) == null)
                 r.AddError("--json needs -o FILE (without it the patch itself goes to stdout)");
         });
@@ -32,29 +41,35 @@ internal static class PatchCommand
             string fromRef = r.GetValue(from)!, toRef = r.GetValue(to) ?? r.GetValue(branch)!;
             string? file = r.GetValue(output);
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
+            if (r.GetValue(commits)) return WriteCommits(io, s, toRef, file, r.GetValue(repo), r.GetValue(json));
+            var options = new PatchOptions { IncludeVcs = r.GetValue(includeVcs) };
             if (file == null || file == "-")
             {
                 io.FlushText();
-                Interruptible.Run("patch", "the patch on stdout is incomplete", token =>
-                    s.WritePatch(fromRef, toRef, io.Stdout, cancellationToken: token));
+                var written = Interruptible.Run("patch", "the patch on stdout is incomplete", token =>
+                    s.WritePatch(fromRef, toRef, io.Stdout, options, cancellationToken: token));
                 io.Stdout.Flush();
+                CommonOptions.ReportVcsLeftOut(io, written.VcsLeftOut);
                 return Program.ExitOk;
             }
             string full = Path.GetFullPath(StoreAccess.CheckPath(file, "output file"));
             var summary = Interruptible.Run("patch", $"nothing was written to {full}", token =>
                 TerminalProgress.Run(io, "writing patch", progress =>
-                    WriteFile(full, stream => s.WritePatch(fromRef, toRef, stream,
+                    WriteFile(full, stream => s.WritePatch(fromRef, toRef, stream, options,
                         progress: progress?.ForVersion(p => $"patch: {p.Path}"),
                         cancellationToken: token))));
             if (r.GetValue(json))
-                io.WriteJson(new PatchJson(fromRef, toRef, full, summary.Files, summary.BinaryFiles, summary.LeftOut, summary.Bytes));
+                io.WriteJson(new PatchJson(fromRef, toRef, full, summary.Files, summary.BinaryFiles, summary.LeftOut, summary.Bytes, summary.VcsLeftOut));
             else
             {
                 string binary = summary.BinaryFiles > 0 ? $" ({summary.BinaryFiles} binary)" : "";
                 string left = summary.LeftOut > 0
                     ? $"; left out {summary.LeftOut} change{(summary.LeftOut == 1 ? "" : "s")} git cannot express (special files, empty directories, permission bits other than x; 'agentfs diff --json' lists them)"
                     : "";
-                io.Out.WriteLine($"wrote {full}: {summary.Files} file{(summary.Files == 1 ? "" : "s")}{binary} changed from {fromRef} to {toRef}{left}");
+                string vcs = summary.VcsLeftOut > 0
+                    ? $"; left out {summary.VcsLeftOut} change{(summary.VcsLeftOut == 1 ? "" : "s")} inside version-control directories (.git, .hg, .jj; --include-vcs keeps them, --commits exports the commits)"
+                    : "";
+                io.Out.WriteLine($"wrote {full}: {summary.Files} file{(summary.Files == 1 ? "" : "s")}{binary} changed from {fromRef} to {toRef}{left}{vcs}");
             }
             return Program.ExitOk;
         });
@@ -105,5 +120,26 @@ internal static class PatchCommand
     }
 
     /// <summary><c>patch -o FILE --json</c>.</summary>
-    internal sealed record PatchJson(string From, string To, string File, int Files, int BinaryFiles, int LeftOut, long Bytes);
+    internal sealed record PatchJson(string From, string To, string File, int Files, int BinaryFiles, int LeftOut, long Bytes, int VcsLeftOut);
+
+    /// <summary><c>patch --commits</c>: the format-patch series of one repository, to stdout or FILE.</summary>
+    private static int WriteCommits(CommandIo io, AgentStore s, string toRef, string? file, string? repo, bool json)
+    {
+        if (file == null || file == "-")
+        {
+            io.FlushText();
+            s.WriteGitCommits(toRef, io.Stdout, repo);
+            io.Stdout.Flush();
+            return Program.ExitOk;
+        }
+        string full = Path.GetFullPath(StoreAccess.CheckPath(file, "output file"));
+        var repository = WriteFile(full, stream => s.WriteGitCommits(toRef, stream, repo));
+        int patches = repository.NewCommits + (repository.HasUncommittedChanges ? 1 : 0);
+        if (json) io.WriteJson(GitOptions.ToJson(repository, full));
+        else
+            io.Out.WriteLine($"wrote {full}: {repository.NewCommits} commit{(repository.NewCommits == 1 ? "" : "s")} of git repository {repository.DisplayPath}" +
+                (repository.HasUncommittedChanges ? " and its uncommitted changes as a last patch" : "") +
+                $" ({patches} patch{(patches == 1 ? "" : "es")}; apply with git am)");
+        return Program.ExitOk;
+    }
 }

@@ -18,15 +18,16 @@ internal static class TraceCommand
         var branch = CommonOptions.Branch();
         var (from, to) = CommonOptions.RefOptions();
         var json = CommonOptions.Json();
+        var includeVcs = CommonOptions.IncludeVcs();
         var cmd = new Command("trace", "Print the Agent Trace record (agent-trace.dev) of a branch's changes")
         {
-            store, branch, from, to, json,
+            store, branch, from, to, json, includeVcs,
         };
         cmd.SetAction(r =>
         {
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
-            var record = Interruptible.Run("trace", "nothing was printed", token =>
-                s.Trace(r.GetValue(from), r.GetValue(to), r.GetValue(branch)!, token));
+            var (record, vcsLeftOut) = Interruptible.Run("trace", "nothing was printed", token =>
+                s.Trace(new DiffOptions { IncludeVcs = r.GetValue(includeVcs) }, r.GetValue(from), r.GetValue(to), r.GetValue(branch)!, token));
             if (r.GetValue(json))
             {
                 io.Out.Write(record.ToJson(indented: true));
@@ -46,6 +47,7 @@ internal static class TraceCommand
                     foreach (var c in f.Conversations)
                         io.Out.WriteLine($"{Output.Formats.Cell(f.Path)}\t{Ranges(c)}\t{Output.Formats.Cell(c.Url)}\t{Output.Formats.Cell(c.Contributor?.ModelId)}");
             }
+            CommonOptions.ReportVcsLeftOut(io, vcsLeftOut);
             return Program.ExitOk;
         });
         return cmd;

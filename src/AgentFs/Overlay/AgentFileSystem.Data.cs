@@ -177,7 +177,9 @@ public sealed partial class AgentFileSystem
         {
             var st = BaseDirectory.StatFd(fd);
             var id = rec.BaseId!.Value;
-            if (st.Ino != id.Ino || st.Dev != id.Dev || st.Size != id.Size || st.MtimeNs != id.MtimeNs || st.CtimeNs != id.CtimeNs)
+            // Times of a git object file change without its bytes (git freshens, a local clone hard-links): Versions/VcsPaths.cs.
+            if (st.Ino != id.Ino || st.Dev != id.Dev || st.Size != id.Size
+                || ((st.MtimeNs != id.MtimeNs || st.CtimeNs != id.CtimeNs) && !Versions.VcsPaths.IsGitObjectFile(rec.Origin!)))
                 throw new AgentFsException(Errno.EIO,
                     $"base file {_base.Describe(rec.Origin!)} changed after store {_store.Path} started to depend on it; restore the base file or start a new store (refusing to mix old and new data)");
             int got = BaseDirectory.Pread(fd, dest, offset);

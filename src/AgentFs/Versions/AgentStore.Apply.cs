@@ -31,14 +31,21 @@ public sealed partial class AgentStore
         CancellationToken cancellationToken = default)
     {
         bool dryRun = options.DryRun;
-        using var session = OpenApply(reference);
+        using var session = OpenApply(reference, includeVcs: true);
+        // The repositories are found among all changes; then the files apply without VCS internals (GitApplier.cs).
+        var repositories = options.IncludeVcs ? [] : GitRepositoryPaths(session, null, all: true);
+        if (!options.IncludeVcs) session.LeaveOutVcs();
         using var target = new TargetDirectory(targetDirectory);
         var applier = new Applier(this, session, target, reference, options.KeepSpecialBits);
         var result = applier.Plan(dryRun, progress, cancellationToken);
+        result.VcsLeftOut = session.VcsLeftOut;
         if (result.Conflicts.Count > 0) throw ConflictError(result, target.Root, session.To.State);
+        using var git = repositories.Count == 0 ? null : GitApplier.Prepare(this, session, repositories, session.Changes, target.Root, options);
+        if (git != null) result.GitBranches = git.Branches;
         if (!dryRun)
         {
             applier.Execute(progress, cancellationToken);
+            git?.Execute();
             result.Applied = true;
         }
         return result;
@@ -47,16 +54,16 @@ public sealed partial class AgentStore
     /// <summary>The checks and steps of <see cref="Apply"/> without writing anything; conflicts are returned, not thrown.</summary>
     public ApplyResult PlanApply(string reference, string targetDirectory, ApplyOptions? options = null)
     {
-        using var session = OpenApply(reference);
+        using var session = OpenApply(reference, options?.IncludeVcs ?? false);
         using var target = new TargetDirectory(targetDirectory);
         return new Applier(this, session, target, reference, options?.KeepSpecialBits ?? false).Plan(dryRun: true);
     }
 
-    private DiffSession OpenApply(string reference)
+    private DiffSession OpenApply(string reference, bool includeVcs)
     {
         if (reference == "base")
             throw new AgentFsException(Errno.EINVAL, "apply writes the changes of a branch or checkpoint since the base; 'base' has none");
-        return OpenDiff("base", reference, "apply");
+        return OpenDiff("base", reference, "apply", includeVcs);
     }
 
     private static AgentFsException ConflictError(ApplyResult r, string target, StoreState state)

@@ -36,14 +36,18 @@ public sealed partial class AgentStore
         ArgumentNullException.ThrowIfNull(output);
         options ??= new PatchOptions();
         if (options.ContextLines < 0) throw new AgentFsException(Errno.EINVAL, "a patch needs 0 or more lines of context");
-        using var session = OpenDiff(fromRef, toRef, "write a patch");
-        return new GitPatchWriter(session, options.BinaryPatches, options.ContextLines).Write(output, progress, cancellationToken);
+        using var session = OpenDiff(fromRef, toRef, "write a patch", options.IncludeVcs);
+        return new GitPatchWriter(session, options.BinaryPatches, options.ContextLines).Write(output, progress, cancellationToken)
+            with { VcsLeftOut = session.VcsLeftOut };
     }
 
-    internal DiffSession OpenDiff(string fromRef, string toRef, string operation)
+    /// <param name="includeVcs">Keep changes inside .git, .hg and .jj (left out by default: see Versions/VcsPaths.cs).</param>
+    internal DiffSession OpenDiff(string fromRef, string toRef, string operation, bool includeVcs = false)
     {
         var from = ResolveState(fromRef);
         var to = ResolveState(toRef);
-        return DiffSession.Open(this, from, to, operation);
+        var session = DiffSession.Open(this, from, to, operation);
+        if (!includeVcs) session.LeaveOutVcs();
+        return session;
     }
 }

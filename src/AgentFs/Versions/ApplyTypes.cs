@@ -63,4 +63,8 @@ public sealed class ApplyResult
     public IReadOnlyList<FileChange> Skipped { get; }
     /// <summary>Paths written (or to be written) without the set-id or sticky bits the branch has on them.</summary>
     public IReadOnlyList<ApplyDroppedBits> DroppedBits { get; }
+    /// <summary>Changes inside version-control internals (<c>.git</c>, <c>.hg</c>, <c>.jj</c>) not copied as files.</summary>
+    public int VcsLeftOut { get; internal set; }
+    /// <summary>The branches of the agent's commits made (or, in a dry run, to be made) in the target's git repositories.</summary>
+    public IReadOnlyList<GitBranchApplied> GitBranches { get; internal set; } = [];
 }

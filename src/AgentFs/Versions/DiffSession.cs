@@ -15,6 +15,11 @@ internal sealed class DiffSession : IDisposable
     public StateView To { get; }
     public List<FileChange> Changes { get; }
     public DiffStats Stats { get; }
+    /// <summary>Changes inside version-control internals removed by <see cref="LeaveOutVcs"/>.</summary>
+    public int VcsLeftOut { get; private set; }
+
+    /// <summary>Drops the changes inside <c>.git</c>, <c>.hg</c> and <c>.jj</c> (see <see cref="VcsPaths"/>).</summary>
+    public void LeaveOutVcs() => VcsLeftOut += VcsPaths.LeaveOut(Changes);
 
     /// <param name="operation">What the caller is about to do, for the message when the base drifted ("diff", "apply", ...).</param>
     public static DiffSession Open(AgentStore store, StoreState from, StoreState to, string operation)

@@ -632,7 +632,8 @@ internal sealed class TreeDiffer
             }
             if (row.Identity is { } id && PosixMode.IsRegular(row.Mode))
             {
-                if (st.Dev != id.Dev || st.Ino != id.Ino || st.Size != id.Size || st.MtimeNs != id.MtimeNs || st.CtimeNs != id.CtimeNs)
+                if (st.Dev != id.Dev || st.Ino != id.Ino || st.Size != id.Size
+                    || ((st.MtimeNs != id.MtimeNs || st.CtimeNs != id.CtimeNs) && !VcsPaths.IsGitObjectFile(row.Origin!)))
                     problems.Add($"{name} (changed in the base)");
             }
             else if (PosixMode.IsSymlink(row.Mode) && row.Target != null)

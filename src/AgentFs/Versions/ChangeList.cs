@@ -1,0 +1,24 @@
+using System.Collections;
+
+namespace AgentFs;
+
+/// <summary>A list of changes (or their --stat figures), and how many changes inside version-control internals
+/// (<c>.git</c>, <c>.hg</c>, <c>.jj</c>) were left out of it.</summary>
+public sealed class ChangeList<T> : IReadOnlyList<T>
+{
+    private readonly IReadOnlyList<T> _items;
+
+    internal ChangeList(IReadOnlyList<T> items, int vcsLeftOut)
+    {
+        _items = items;
+        VcsLeftOut = vcsLeftOut;
+    }
+
+    /// <summary>Changes inside <c>.git</c>, <c>.hg</c> or <c>.jj</c> left out (0 with <see cref="DiffOptions.IncludeVcs"/>).</summary>
+    public int VcsLeftOut { get; }
+
+    public int Count => _items.Count;
+    public T this[int index] => _items[index];
+    public IEnumerator<T> GetEnumerator() => _items.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

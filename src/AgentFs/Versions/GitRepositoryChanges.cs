@@ -1,0 +1,31 @@
+namespace AgentFs;
+
+/// <summary>A branch of a session's git repository and how many commits it has that the base's repository does not.</summary>
+public sealed record GitBranchChanges(string Name, string Commit, int NewCommits);
+
+/// <summary>
+/// One git repository of a session (a directory with a <c>.git</c> directory) and what the agent did in it: the
+/// commits reachable from the session's refs and not from the base's (per branch, and on HEAD), and whether the
+/// working tree holds changes not committed on top of HEAD.
+/// </summary>
+public sealed record GitRepositoryChanges(
+    /// <summary>The repository's directory, relative to the session's root ("" for the root itself).</summary>
+    string Path,
+    /// <summary>The branch HEAD names (null when HEAD is detached).</summary>
+    string? HeadBranch,
+    /// <summary>The commit HEAD points at in the session (null for an unborn branch).</summary>
+    string? Head,
+    /// <summary>Commits on HEAD that the base's repository does not have.</summary>
+    int NewCommits,
+    /// <summary>Branches (refs/heads) with commits the base does not have.</summary>
+    IReadOnlyList<GitBranchChanges> Branches,
+    /// <summary>The working tree differs from HEAD (changes not committed, ignored files left out): a final patch carries them.</summary>
+    bool HasUncommittedChanges)
+{
+    /// <summary>The repository's directory for messages: "." for the root.</summary>
+    public string DisplayPath => Path.Length == 0 ? "." : Path;
+}
+
+/// <summary>Where <see cref="AgentStore.Apply(string, string, ApplyOptions, IProgress{VersionProgress}?, CancellationToken)"/> put
+/// the agent's commits of one repository: the target repository, the branch made, its commit and the number of commits brought in.</summary>
+public sealed record GitBranchApplied(string Repository, string SourceRef, string Branch, string Commit, int NewCommits);
