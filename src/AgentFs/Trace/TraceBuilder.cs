@@ -139,7 +139,7 @@ internal sealed class TraceBuilder
         if (c.New is not { } to)
         {
             entry["status"] = "deleted";
-            entry["type"] = TypeName(c.Old!.Mode);
+            entry["type"] = PosixMode.TypeName(c.Old!.Mode);
             return entry;
         }
         var from = movedFrom?.Old ?? c.Old;
@@ -150,9 +150,9 @@ internal sealed class TraceBuilder
         else if ((from.Mode & PosixMode.S_IFMT) != (to.Mode & PosixMode.S_IFMT)) status = "type_changed";
         else status = "modified";
         entry["status"] = status;
-        entry["type"] = TypeName(to.Mode);
+        entry["type"] = PosixMode.TypeName(to.Mode);
         if (from != null && from.Permissions != to.Permissions)
-            entry["old_mode"] = Convert.ToString(from.Permissions, 8).PadLeft(4, '0');
+            entry["old_mode"] = PosixMode.OctalPermissions(from.Permissions);
 
         if (to.Type != FileType.File) return entry;
         if (to.Size > MaxTextBytes)
@@ -299,12 +299,6 @@ internal sealed class TraceBuilder
         }
         return ranges;
     }
-
-    private static string TypeName(uint mode) => (mode & PosixMode.S_IFMT) switch
-    {
-        PosixMode.S_IFREG => "file", PosixMode.S_IFDIR => "directory", PosixMode.S_IFLNK => "symlink", PosixMode.S_IFIFO => "fifo",
-        PosixMode.S_IFSOCK => "socket", PosixMode.S_IFCHR => "char_device", PosixMode.S_IFBLK => "block_device", _ => "unknown",
-    };
 
     // ---- reading -------------------------------------------------------------------------------------
 
