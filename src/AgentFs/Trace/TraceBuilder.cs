@@ -63,14 +63,7 @@ internal sealed class TraceBuilder
         var listed = new JsonArray();
         try
         {
-            // Moved, then changed: the diff sees a deletion and an addition; the inode says it is one file.
-            var deletedByInode = new Dictionary<ulong, FileChange>();
-            foreach (var c in changes)
-                if (c.Kind == ChangeKind.Deleted && c.Old!.Type == FileType.File) deletedByInode.TryAdd(c.Old.Ino, c);
-            var movedFrom = new Dictionary<FileChange, FileChange>(ReferenceEqualityComparer.Instance);
-            foreach (var c in changes)
-                if (c.Kind == ChangeKind.Added && c.New!.Type == FileType.File && deletedByInode.Remove(c.New.Ino, out var old))
-                    movedFrom[c] = old;
+            var movedFrom = MovedFiles.Find(changes);
             var movedAway = new HashSet<FileChange>(movedFrom.Values, ReferenceEqualityComparer.Instance);
 
             foreach (var c in changes)
