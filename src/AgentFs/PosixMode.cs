@@ -15,6 +15,25 @@ public static class PosixMode
     /// <summary>Whether the type bits are one of the seven POSIX file types (0 and the eight other values are none).</summary>
     public static bool IsKnownType(uint mode) => (mode & S_IFMT) is S_IFREG or S_IFDIR or S_IFLNK or S_IFIFO or S_IFSOCK or S_IFCHR or S_IFBLK;
 
+    /// <summary>
+    /// The name of a mode's file type wherever one is written (the command's JSON and listings, Agent Trace records):
+    /// file, directory, symlink, fifo, socket, char_device, block_device, or unknown.
+    /// </summary>
+    public static string TypeName(uint mode) => (mode & S_IFMT) switch
+    {
+        S_IFREG => "file",
+        S_IFDIR => "directory",
+        S_IFLNK => "symlink",
+        S_IFIFO => "fifo",
+        S_IFSOCK => "socket",
+        S_IFCHR => "char_device",
+        S_IFBLK => "block_device",
+        _ => "unknown",
+    };
+
+    /// <summary>Permission and set-id/sticky bits as four octal digits: "0644", "1777".</summary>
+    public static string OctalPermissions(uint mode) => Convert.ToString(mode & PermissionMask, 8).PadLeft(4, '0');
+
     /// <summary>The d_type of readdir for a mode.</summary>
     public static byte DirentType(uint mode) => (byte)((mode & S_IFMT) >> 12);
 

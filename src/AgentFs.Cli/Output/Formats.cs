@@ -23,19 +23,9 @@ internal static class Formats
         t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
     /// <summary>Permission and set-id/sticky bits as four octal digits: "0644", "1777".</summary>
-    public static string Mode(uint mode) => Convert.ToString(mode & PosixMode.PermissionMask, 8).PadLeft(4, '0');
+    public static string Mode(uint mode) => PosixMode.OctalPermissions(mode);
 
-    public static string Type(uint mode) => (mode & PosixMode.S_IFMT) switch
-    {
-        PosixMode.S_IFREG => "file",
-        PosixMode.S_IFDIR => "directory",
-        PosixMode.S_IFLNK => "symlink",
-        PosixMode.S_IFIFO => "fifo",
-        PosixMode.S_IFSOCK => "socket",
-        PosixMode.S_IFCHR => "char_device",
-        PosixMode.S_IFBLK => "block_device",
-        _ => "unknown",
-    };
+    public static string Type(uint mode) => PosixMode.TypeName(mode);
 
     /// <summary>Text columns are tab-separated: tabs and line breaks inside a value become spaces.</summary>
     public static string Cell(string? s)

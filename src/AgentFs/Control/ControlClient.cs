@@ -6,11 +6,13 @@ using AgentFs.Native;
 namespace AgentFs.Control;
 
 /// <summary>
-/// Sends one control request to the process holding a branch (see <see cref="ControlServer"/>). Before a
-/// byte of the request leaves, it checks who listens: the server's uid (SO_PEERCRED) must be ours or
-/// root's (or, for a root client, the holder's), so a socket someone else planted gets nothing.
+/// The typed client of the process holding a branch (see <see cref="ControlServer"/>, which documents the wire
+/// format: one JSON object per line each way). It asks the holder to commit, checkpoint or roll back its branch;
+/// the JSON stays in here. Before a byte of a request leaves, it checks who listens: the server's uid
+/// (SO_PEERCRED) must be ours or root's (or, for a root client, the holder's), so a socket someone else planted
+/// gets nothing.
 /// </summary>
-internal static class ControlClient
+internal sealed class ControlClient
 {
     /// <summary>How long a send or a reply may take (5 minutes: a checkpoint commits the holder's pending writes).</summary>
     private const int TimeoutMs = 5 * 60 * 1000;
@@ -18,36 +20,71 @@ internal static class ControlClient
     /// <summary>The longest reply accepted (the server's replies are a few hundred bytes).</summary>
     private const int MaxReplyBytes = 1 << 20;
 
-    /// <summary>Sends a request to process <paramref name="holderPid"/>, which holds the branch; returns its reply
-    /// or throws one line that says why the holder cannot be asked.</summary>
-    public static JsonObject Send(string storePath, string storeId, string branch, int holderPid, JsonObject request)
+    private readonly string _storePath, _storeId, _branch;
+    private readonly int _holderPid;
+
+    /// <param name="holderPid">The process that holds the branch (its lease, or the sandbox's launcher).</param>
+    public ControlClient(string storePath, string storeId, string branch, int holderPid)
+    {
+        _storePath = storePath;
+        _storeId = storeId;
+        _branch = branch;
+        _holderPid = holderPid;
+    }
+
+    /// <summary>Makes the holder commit its pending changes durably, so the store file shows them.</summary>
+    public void Commit() => Send(new JsonObject { ["op"] = "commit" });
+
+    /// <summary>Makes the holder seal its branch as a checkpoint; returns the checkpoint's id.</summary>
+    public long Checkpoint(string? message, IReadOnlyDictionary<string, string>? meta)
+    {
+        var request = new JsonObject { ["op"] = "checkpoint", ["message"] = message };
+        if (meta != null)
+        {
+            var m = new JsonObject();
+            foreach (var (k, v) in meta) m[k] = v;
+            request["meta"] = m;
+        }
+        var reply = Send(request);
+        return reply["id"] is JsonValue id && id.TryGetValue(out long n) ? n
+            : throw new AgentFsException(Errno.EIO, $"{HolderName} answered a checkpoint request without the checkpoint's id");
+    }
+
+    /// <summary>Makes the holder roll its branch back to a checkpoint of its history.</summary>
+    public void Rollback(long checkpointId) => Send(new JsonObject { ["op"] = "rollback", ["checkpoint"] = checkpointId });
+
+    private string HolderName => $"the process holding branch {_branch} of store {_storePath}";
+
+    /// <summary>Sends a request to the holder; returns its reply or throws one line that says why the holder
+    /// cannot be asked.</summary>
+    private JsonObject Send(JsonObject request)
     {
         uint euid = LibC.geteuid();
-        string holder = $"process {holderPid} ({ProcessNames.Get(holderPid)})";
-        uint? holderUid = ProcessUid(holderPid);
+        string holder = $"process {_holderPid} ({ProcessNames.Get(_holderPid)})";
+        uint? holderUid = ProcessUid(_holderPid);
         if (holderUid is uint other && other != euid && euid != 0)
         {
             string owner = UserName(other);
             throw new AgentFsException(Errno.EPERM,
-                $"branch {branch} of store {storePath} is held by {holder} of user {owner} (uid {other}); only {(other == 0 ? "root" : owner + " or root")} can checkpoint, roll back or commit it (you are {UserName(euid)})");
+                $"branch {_branch} of store {_storePath} is held by {holder} of user {owner} (uid {other}); only {(other == 0 ? "root" : owner + " or root")} can checkpoint, roll back or commit it (you are {UserName(euid)})");
         }
 
         var refused = new List<string>();
         foreach (string dir in ControlPaths.CandidatesFor(holderUid ?? euid, Environment.GetEnvironmentVariable, euid))
         {
-            string socket = Path.Combine(dir, ControlPaths.SocketName(storeId, branch));
+            string socket = Path.Combine(dir, ControlPaths.SocketName(_storeId, _branch));
             if (!File.Exists(socket)) continue;
             if (ControlPaths.Problem(dir, holderUid ?? euid) is { } problem)
             {
                 refused.Add($"{dir} {problem}");
                 continue;
             }
-            if (TrySendTo(socket, $"the process holding branch {branch} of store {storePath}", holderUid ?? euid, request) is { } reply)
+            if (TrySendTo(socket, HolderName, holderUid ?? euid, request) is { } reply)
                 return reply;
         }
         string why = refused.Count == 0 ? "" : $" (its runtime directory was refused: {string.Join("; ", refused)})";
         throw new AgentFsException(Errno.EBUSY,
-            $"branch {branch} of store {storePath} is open for writing by {holder}, which does not accept control requests{why}; stop it first");
+            $"branch {_branch} of store {_storePath} is open for writing by {holder}, which does not accept control requests{why}; stop it first");
     }
 
     /// <summary>The reply of the server at <paramref name="socketPath"/>, or null when nothing listens there.

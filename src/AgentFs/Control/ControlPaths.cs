@@ -35,12 +35,30 @@ public static class ControlPaths
 
     internal static string Choose(Func<string, string?> environment, uint euid)
     {
-        if (environment(OverrideVariable) is { Length: > 0 } explicitDir) return Path.GetFullPath(explicitDir);
+        if (Explicit(environment) is { } explicitDir) return explicitDir;
         // A sudo that keeps the caller's XDG_RUNTIME_DIR points root at the user's directory: skip one that is not ours.
-        if (environment("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Path.IsPathRooted(xdg) && Problem(xdg, euid) == null)
-            return Path.Combine(Path.GetFullPath(xdg), "agentfs");
-        return euid == 0 ? "/run/agentfs" : $"/tmp/agentfs-{euid}";
+        if (UnderXdg(environment) is { } xdg && Problem(Path.GetDirectoryName(xdg)!, euid) == null) return xdg;
+        return Fallback(euid);
     }
+
+    // The places a runtime directory can be, written once for the holder (Choose) and its clients (CandidatesFor).
+
+    /// <summary>$AGENTFS_RUNTIME_DIR, when set: the only place then.</summary>
+    private static string? Explicit(Func<string, string?> environment) =>
+        environment(OverrideVariable) is { Length: > 0 } dir ? Path.GetFullPath(dir) : null;
+
+    /// <summary>$XDG_RUNTIME_DIR/agentfs, when $XDG_RUNTIME_DIR is an absolute path.</summary>
+    private static string? UnderXdg(Func<string, string?> environment) =>
+        environment("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Path.IsPathRooted(xdg) ? Path.Combine(Path.GetFullPath(xdg), "agentfs") : null;
+
+    /// <summary>Where systemd puts $XDG_RUNTIME_DIR for a user, with our directory in it: a client whose environment
+    /// lacks the variable (sudo, cron) still finds a holder that had it.</summary>
+    private static string UnderRunUser(uint uid) => $"/run/user/{uid}/agentfs";
+
+    /// <summary>Where a holder without a private $XDG_RUNTIME_DIR listens: /run/agentfs for root, /tmp/agentfs-UID.</summary>
+    private static string Fallback(uint uid) => uid == 0 ? "/run/agentfs" : TmpPlace(uid);
+
+    private static string TmpPlace(uint uid) => $"/tmp/agentfs-{uid}";
 
     /// <summary>The runtime directory of this process, created 0700 when missing; throws (one line naming the
     /// directory and what to do) when it is not a private directory of this user.</summary>
@@ -148,14 +166,11 @@ public static class ControlPaths
     /// </summary>
     internal static IReadOnlyList<string> CandidatesFor(uint holderUid, Func<string, string?> environment, uint euid)
     {
-        if (environment(OverrideVariable) is { Length: > 0 } explicitDir) return [Path.GetFullPath(explicitDir)];
+        if (Explicit(environment) is { } explicitDir) return [explicitDir];
         var list = new List<string>(4);
-        if (holderUid == euid && environment("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
-            list.Add(Path.Combine(Path.GetFullPath(xdg), "agentfs"));
-        string runUser = $"/run/user/{holderUid}/agentfs";
-        if (!list.Contains(runUser)) list.Add(runUser);
-        if (holderUid == 0) list.Add("/run/agentfs");
-        list.Add($"/tmp/agentfs-{holderUid}");
+        if (holderUid == euid && UnderXdg(environment) is { } xdg) list.Add(xdg);
+        foreach (string place in new[] { UnderRunUser(holderUid), Fallback(holderUid), TmpPlace(holderUid) })
+            if (!list.Contains(place)) list.Add(place);
         return list;
     }
 }

@@ -18,10 +18,3 @@ public sealed class StoreOptions
     /// <summary>Open without writing anything (no migration, no lease, no WAL checkpoint).</summary>
     public bool ReadOnly { get; init; }
 }
-
-/// <summary>A branch: a name and its writable top layer.</summary>
-public sealed record BranchInfo(string Name, long TopLayer, long? FromCheckpoint, DateTimeOffset Created);
-
-/// <summary>A sealed state of a branch that can be branched from, rolled back to, diffed and exported.</summary>
-public sealed record CheckpointInfo(long Id, string Branch, string? Message, IReadOnlyDictionary<string, string> Meta,
-    DateTimeOffset Created, long Layer);

@@ -115,25 +115,3 @@ public sealed record AgentTraceRecord(string Version, Guid Id, DateTimeOffset Ti
         w.WriteEndObject();
     }
 }
-
-/// <summary>The tool that made the record: name and version (both required by the schema).</summary>
-public sealed record AgentTraceTool(string Name, string Version);
-
-/// <summary>Version control information: type is one of git, jj, hg, svn.</summary>
-public sealed record AgentTraceVcs(string Type, string Revision);
-
-/// <summary>One file (path relative to the tree's root, '/'-separated) and the conversations that produced lines of it.</summary>
-public sealed record AgentTraceFile(string Path, IReadOnlyList<AgentTraceConversation> Conversations);
-
-/// <summary>A conversation: where to look it up (an absolute URI), who contributed, and the line ranges it produced.</summary>
-public sealed record AgentTraceConversation(string? Url, AgentTraceContributor? Contributor, IReadOnlyList<AgentTraceRange> Ranges,
-    IReadOnlyList<AgentTraceRelated>? Related);
-
-/// <summary>type is human, ai, mixed or unknown; ModelId follows models.dev ("provider/model"), at most 250 characters.</summary>
-public sealed record AgentTraceContributor(string Type, string? ModelId);
-
-/// <summary>Lines StartLine..EndLine (1-based, inclusive) of the file as it is in the traced state.</summary>
-public sealed record AgentTraceRange(int StartLine, int EndLine, string? ContentHash, AgentTraceContributor? Contributor = null);
-
-/// <summary>Another resource of a conversation (a session, a prompt): a type and an absolute URI.</summary>
-public sealed record AgentTraceRelated(string Type, string Url);

@@ -63,14 +63,7 @@ internal sealed class TraceBuilder
         var listed = new JsonArray();
         try
         {
-            // Moved, then changed: the diff sees a deletion and an addition; the inode says it is one file.
-            var deletedByInode = new Dictionary<ulong, FileChange>();
-            foreach (var c in changes)
-                if (c.Kind == ChangeKind.Deleted && c.Old!.Type == FileType.File) deletedByInode.TryAdd(c.Old.Ino, c);
-            var movedFrom = new Dictionary<FileChange, FileChange>(ReferenceEqualityComparer.Instance);
-            foreach (var c in changes)
-                if (c.Kind == ChangeKind.Added && c.New!.Type == FileType.File && deletedByInode.Remove(c.New.Ino, out var old))
-                    movedFrom[c] = old;
+            var movedFrom = MovedFiles.Find(changes);
             var movedAway = new HashSet<FileChange>(movedFrom.Values, ReferenceEqualityComparer.Instance);
 
             foreach (var c in changes)
@@ -139,7 +132,7 @@ internal sealed class TraceBuilder
         if (c.New is not { } to)
         {
             entry["status"] = "deleted";
-            entry["type"] = TypeName(c.Old!.Mode);
+            entry["type"] = PosixMode.TypeName(c.Old!.Mode);
             return entry;
         }
         var from = movedFrom?.Old ?? c.Old;
@@ -150,9 +143,9 @@ internal sealed class TraceBuilder
         else if ((from.Mode & PosixMode.S_IFMT) != (to.Mode & PosixMode.S_IFMT)) status = "type_changed";
         else status = "modified";
         entry["status"] = status;
-        entry["type"] = TypeName(to.Mode);
+        entry["type"] = PosixMode.TypeName(to.Mode);
         if (from != null && from.Permissions != to.Permissions)
-            entry["old_mode"] = Convert.ToString(from.Permissions, 8).PadLeft(4, '0');
+            entry["old_mode"] = PosixMode.OctalPermissions(from.Permissions);
 
         if (to.Type != FileType.File) return entry;
         if (to.Size > MaxTextBytes)
@@ -299,12 +292,6 @@ internal sealed class TraceBuilder
         }
         return ranges;
     }
-
-    private static string TypeName(uint mode) => (mode & PosixMode.S_IFMT) switch
-    {
-        PosixMode.S_IFREG => "file", PosixMode.S_IFDIR => "directory", PosixMode.S_IFLNK => "symlink", PosixMode.S_IFIFO => "fifo",
-        PosixMode.S_IFSOCK => "socket", PosixMode.S_IFCHR => "char_device", PosixMode.S_IFBLK => "block_device", _ => "unknown",
-    };
 
     // ---- reading -------------------------------------------------------------------------------------
 

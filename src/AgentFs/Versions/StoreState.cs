@@ -2,9 +2,6 @@ using AgentFs.Store;
 
 namespace AgentFs;
 
-/// <summary>What a REF names: the base directory alone, a sealed checkpoint, or the current head of a branch.</summary>
-public enum StateKind { Base, Checkpoint, Branch }
-
 /// <summary>
 /// A state of a store that diffs, patches and apply compare: REF <c>base</c> (the base directory as it is
 /// now), a checkpoint id (digits), or a branch name (its head: what has been committed to it so far).

@@ -44,7 +44,7 @@ public class BinaryRuleTests
         Assert.DoesNotContain("late-nul.txt and", patch); // no "Binary files ... differ" for it
 
         var record = store.Trace();
-        Backup.AgentTraceSchema.Check(record);
+        AgentFs.Tests.Trace.AgentTraceSchema.Check(record);
         var late = record.Files.Single(f => f.Path == "late-nul.txt").Conversations.Single().Ranges.Single();
         Assert.Equal((5002, 5002), (late.StartLine, late.EndLine));
         Assert.DoesNotContain(record.Files, f => f.Path == "early-nul.bin");

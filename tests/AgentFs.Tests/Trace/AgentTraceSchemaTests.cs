@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Xunit.Sdk;
 
-namespace AgentFs.Tests.Backup;
+namespace AgentFs.Tests.Trace;
 
 /// <summary>The record checker every trace test goes through can fail: it refuses what the specification refuses.</summary>
 public class AgentTraceSchemaTests

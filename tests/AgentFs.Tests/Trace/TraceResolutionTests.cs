@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace AgentFs.Tests.Backup;
+namespace AgentFs.Tests.Trace;
 
 /// <summary>The trace resolves its two states the way the diff does (one ResolveState, one diff engine), so they never disagree.</summary>
 public class TraceResolutionTests

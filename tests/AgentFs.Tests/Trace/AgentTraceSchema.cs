@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Json.Schema;
 
-namespace AgentFs.Tests.Backup;
+namespace AgentFs.Tests.Trace;
 
 /// <summary>
 /// Checks Agent Trace records, for every test that makes one. Two layers: the specification's own JSON Schema

@@ -4,7 +4,7 @@ using System.Text;
 using Xunit.Abstractions;
 using static AgentFs.Tests.Backup.BackupTestKit;
 
-namespace AgentFs.Tests.Backup;
+namespace AgentFs.Tests.Export;
 
 /// <summary>Exports a branch with every kind of object, extracts the tar with GNU tar and compares byte for byte.</summary>
 public class ExportTests(ITestOutputHelper output)

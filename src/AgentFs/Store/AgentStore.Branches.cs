@@ -215,26 +215,12 @@ public sealed partial class AgentStore
     // ---- checkpoints ------------------------------------------------------------------------------
 
     /// <summary>Seals a branch's current state as a checkpoint. Through the open writable view when there is one.</summary>
-    public CheckpointInfo Checkpoint(string branch = "main", string? message = null, IReadOnlyDictionary<string, string>? meta = null)
-    {
-        AgentFileSystem? open;
-        lock (_open) _open.TryGetValue(branch, out open);
-        if (open != null) return open.Checkpoint(message, meta);
-        var b = GetBranch(branch);
-        if (RemoteHolder(branch) is int)
-        {
-            var req = new System.Text.Json.Nodes.JsonObject { ["op"] = "checkpoint", ["message"] = message };
-            if (meta != null)
-            {
-                var m = new System.Text.Json.Nodes.JsonObject();
-                foreach (var (k, v) in meta) m[k] = v;
-                req["meta"] = m;
-            }
-            var reply = SendControl(branch, req);
-            return GetCheckpoint(reply["id"]!.GetValue<long>());
-        }
-        return CheckpointCore(branch, b.TopLayer, message, meta).Info;
-    }
+    public CheckpointInfo Checkpoint(string branch = "main", string? message = null, IReadOnlyDictionary<string, string>? meta = null) =>
+        AtWriter(branch,
+            here: open => open.Checkpoint(message, meta),
+            remote: holder => GetCheckpoint(holder.Checkpoint(message, meta)),
+            neither: () => CheckpointCore(branch, GetBranch(branch).TopLayer, message, meta).Info,
+            checkFirst: () => GetBranch(branch));
 
     internal (CheckpointInfo Info, long NewTop) CheckpointCore(string branch, long top, string? message, IReadOnlyDictionary<string, string>? meta)
     {
@@ -293,40 +279,39 @@ public sealed partial class AgentStore
     }
 
     /// <summary>Makes a branch show a checkpoint of its history again (O(1)); changes since are dropped from the branch.</summary>
-    public void Rollback(string branch, long checkpointId)
-    {
-        AgentFileSystem? open;
-        lock (_open) _open.TryGetValue(branch, out open);
-        if (open != null)
-        {
-            open.Rollback(checkpointId);
-            return;
-        }
-        GetBranch(branch);
-        if (RemoteHolder(branch) is int)
-        {
-            GetCheckpoint(checkpointId);
-            SendControl(branch, new System.Text.Json.Nodes.JsonObject { ["op"] = "rollback", ["checkpoint"] = checkpointId });
-            return;
-        }
-        RollbackCore(branch, checkpointId);
-    }
+    public void Rollback(string branch, long checkpointId) =>
+        AtWriter(branch,
+            here: open => { open.Rollback(checkpointId); return 0; },
+            remote: holder => { GetCheckpoint(checkpointId); holder.Rollback(checkpointId); return 0; },
+            neither: () => RollbackCore(branch, checkpointId),
+            checkFirst: () => GetBranch(branch));
 
     /// <summary>
     /// Makes everything written to a branch so far visible in the store file (to this and other processes):
     /// commits the in-process view's pending changes, or asks the process holding the branch to.
     /// </summary>
-    public void CommitPending(string branch)
+    public void CommitPending(string branch) =>
+        AtWriter(branch,
+            here: open => { open.Flush(durable: false); return 0; },
+            remote: holder => { holder.Commit(); return 0; },
+            neither: () => 0); // nothing is pending anywhere: the store file has it all
+
+    /// <summary>
+    /// Does a change of a branch where its writer is, the one routing of every such change: through the view open
+    /// for writing in this process (<paramref name="here"/>), as a control request to another process that holds
+    /// the branch (<paramref name="remote"/>: a mount, or the launcher of the sandbox this process runs in), or on
+    /// the store file directly when nobody holds it (<paramref name="neither"/>). <paramref name="checkFirst"/> runs
+    /// before a holder elsewhere is looked for (e.g. that the branch exists, for its error message).
+    /// </summary>
+    private T AtWriter<T>(string branch, Func<AgentFileSystem, T> here, Func<Control.ControlClient, T> remote, Func<T> neither,
+        Action? checkFirst = null)
     {
         AgentFileSystem? open;
         lock (_open) _open.TryGetValue(branch, out open);
-        if (open != null)
-        {
-            open.Flush(durable: false);
-            return;
-        }
-        if (RemoteHolder(branch) is int)
-            SendControl(branch, new System.Text.Json.Nodes.JsonObject { ["op"] = "commit" });
+        if (open != null) return here(open);
+        checkFirst?.Invoke();
+        if (RemoteHolder(branch) is int pid) return remote(new Control.ControlClient(Path, StoreId, branch, pid));
+        return neither();
     }
 
     /// <summary>The pid of another live process holding the branch for writing, if any.</summary>
@@ -335,12 +320,6 @@ public sealed partial class AgentStore
         lock (_open)
             if (_open.ContainsKey(branch)) return null;
         return LeaseHolder(branch) is int pid && pid != Environment.ProcessId ? pid : Control.SandboxHolder.Find(StoreId, branch);
-    }
-
-    private System.Text.Json.Nodes.JsonObject SendControl(string branch, System.Text.Json.Nodes.JsonObject request)
-    {
-        int pid = RemoteHolder(branch) ?? 0;
-        return Control.ControlClient.Send(Path, StoreId, branch, pid, request);
     }
 
     internal long RollbackCore(string branch, long checkpointId)

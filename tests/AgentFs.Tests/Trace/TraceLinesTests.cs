@@ -2,7 +2,7 @@ using System.Text;
 using AgentFs.Versions;
 using CsCheck;
 
-namespace AgentFs.Tests.Backup;
+namespace AgentFs.Tests.Trace;
 
 /// <summary>Which lines the trace calls added: the diff engine's alignment (<see cref="LineDiff.Align"/>) over lines
 /// compared without their newline.</summary>

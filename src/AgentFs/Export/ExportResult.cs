@@ -1,8 +1,5 @@
 namespace AgentFs;
 
-/// <summary>How far an export has got: entries written and bytes of file content written.</summary>
-public readonly record struct ExportProgress(long Entries, long ContentBytes, string CurrentPath);
-
 /// <summary>
 /// What <see cref="AgentFileSystem.ExportTar"/> wrote. <see cref="Warnings"/> lists, one line each, what the tar could
 /// not hold exactly: sockets (tar has no type for them), names that are not UTF-8 (written with \xNN escapes),

@@ -24,7 +24,7 @@ public class TraceCommandTests
         sb.Write("/src/main.c", "int main(void) { return 0; }\nint helper(void) { return 1; }\n").Ok();
         long cp = long.Parse(Cli.Run("checkpoint", sb.StorePath, "-m", "add helper", "--meta", "conversation_url=https://chat.example.com/c/9",
             "--meta", "model_id=openai/gpt-5", "--meta", "ticket=T-9").Ok().StdoutLines[^1]);
-        var doc = AgentFs.Tests.Backup.AgentTraceSchema.Check(Cli.Run("trace", sb.StorePath, "--to", cp.ToString(), "--json").Ok().Stdout);
+        var doc = AgentFs.Tests.Trace.AgentTraceSchema.Check(Cli.Run("trace", sb.StorePath, "--to", cp.ToString(), "--json").Ok().Stdout);
 
         Assert.Equal(["version", "id", "timestamp", "tool", "files", "metadata"], doc.EnumerateObject().Select(p => p.Name));
         Assert.Matches(@"^[0-9]+\.[0-9]+\.[0-9]+$", doc.GetProperty("version").GetString());

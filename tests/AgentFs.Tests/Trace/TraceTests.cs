@@ -1,7 +1,7 @@
 using System.Text.Json;
 using static AgentFs.Tests.Backup.BackupTestKit;
 
-namespace AgentFs.Tests.Backup;
+namespace AgentFs.Tests.Trace;
 
 public class TraceTests
 {
