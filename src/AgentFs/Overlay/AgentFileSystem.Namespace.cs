@@ -38,6 +38,7 @@ public sealed partial class AgentFileSystem
             return throwIfMissing ? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist") : null;
         var rec = FindRecord(ino, baseOrigin, out _)
             ?? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} vanished from the base directory");
+        NoteName(ino, parent, n);
         if (count || baseOrigin != null)
         {
             var ns = _nodes.GetOrAdd(ino, static _ => new NodeState());
@@ -351,7 +352,7 @@ public sealed partial class AgentFileSystem
             a.MtimeNs = a.CtimeNs = now;
             var b = RecordForWrite(newParent);
             b.MtimeNs = b.CtimeNs = now;
-            Log("rename", src, parent, n1);
+            Log("rename", src, parent, n1, toParent: newParent, toName: n2, exchanged: (flags & RenameFlags.Exchange) != 0 ? dst : 0);
         }
         AfterWrite();
     }

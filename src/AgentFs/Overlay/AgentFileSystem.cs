@@ -391,7 +391,8 @@ public sealed partial class AgentFileSystem : IDisposable
         }
     }
 
-    private void Log(string op, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
+    private void Log(string op, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0,
+        ulong toParent = 0, byte[]? toName = null, ulong exchanged = 0)
     {
         var caller = CurrentCaller ?? new Caller(Environment.ProcessId, LibC.geteuid(), LibC.getegid());
         var ops = _current.Ops;
@@ -400,7 +401,8 @@ public sealed partial class AgentFileSystem : IDisposable
             ops[^1] = last with { Bytes = last.Bytes + bytes };
             return;
         }
-        ops.Add(new OpLogEntry(AgentStore.NowNs(), op, ino, parent, name, bytes, caller));
+        var (path, to) = OperationPaths(op, ino, parent, name, toParent, toName, exchanged);
+        ops.Add(new OpLogEntry(AgentStore.NowNs(), op, ino, parent, name, bytes, caller, path, to));
     }
 
     /// <summary>Removes an inode whose last link is gone and that no one holds open. Under _writeLock.</summary>
@@ -541,7 +543,8 @@ public sealed partial class AgentFileSystem : IDisposable
     /// <summary>The prepared statements that move a memtable into SQLite (on the store's writer connection).</summary>
     private sealed class ApplyCommands : IDisposable
     {
-        private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
+        private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks;
+        private readonly OperationLogWriter _ops;
 
         public ApplyCommands(SqliteConnection c)
         {
@@ -553,12 +556,13 @@ public sealed partial class AgentFileSystem : IDisposable
             _putChunk = new RawStatement(c, "INSERT INTO chunks(ino, idx, layer, data) VALUES(?1,?2,?3,?4) ON CONFLICT(ino, idx, layer) DO UPDATE SET data=excluded.data");
             _delChunk = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND idx=?2 AND layer=?3");
             _delChunks = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND layer=?2");
-            _op = new RawStatement(c, "INSERT INTO oplog(time_ns, branch, layer, count, entries) VALUES(?1,?2,?3,?4,?5)");
+            _ops = new OperationLogWriter(c);
         }
 
         public void Dispose()
         {
-            foreach (var st in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op }) st.Dispose();
+            foreach (var st in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks }) st.Dispose();
+            _ops.Dispose();
         }
 
         public void Run(MemTable t, string branch)
@@ -601,8 +605,7 @@ public sealed partial class AgentFileSystem : IDisposable
             long tInodes = System.Diagnostics.Stopwatch.GetTimestamp();
             if (TraceCommits)
                 Console.Error.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
-            if (t.Ops.Count > 0)
-                _op.Bind(1, AgentStore.NowNs()).Bind(2, branch).Bind(3, layer).Bind(4, (long)t.Ops.Count).Bind(5, OperationLogCodec.Encode(t.Ops)).Execute();
+            _ops.Write(t.Ops, branch, layer);
         }
     }
 
@@ -646,6 +649,7 @@ public sealed partial class AgentFileSystem : IDisposable
         _recordCache.Clear();
         Interlocked.Increment(ref _commitEpoch);
         _freshDirs.Clear();
+        _lastNames.Clear(); // names as the replaced state had them
     }
 
     /// <summary>

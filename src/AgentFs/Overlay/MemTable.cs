@@ -62,7 +62,8 @@ internal sealed class ChunkBuffer
     }
 }
 
-internal readonly record struct OpLogEntry(long TimeNs, string Op, ulong Ino, ulong Parent, byte[]? Name, long Bytes, Caller Caller);
+/// <summary>One logged operation; Path (and To, for a rename) as they were when it ran, null when not known.</summary>
+internal readonly record struct OpLogEntry(long TimeNs, string Op, ulong Ino, ulong Parent, byte[]? Name, long Bytes, Caller Caller, byte[]? Path = null, byte[]? To = null);
 
 /// <summary>
 /// The not-yet-committed changes of a branch's top layer. Readers look here first (current, then the
