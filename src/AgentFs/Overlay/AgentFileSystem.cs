@@ -402,7 +402,7 @@ public sealed partial class AgentFileSystem : IDisposable
             return;
         }
         var (path, to) = OperationPaths(op, ino, parent, name, toParent, toName, exchanged);
-        ops.Add(new OpLogEntry(AgentStore.NowNs(), op, ino, parent, name, bytes, caller, path, to));
+        ops.Add(new OpLogEntry(AgentStore.NowNs(), op, ino, parent, name, bytes, caller, path, to, ProcessNames.Get(caller.Pid)));
     }
 
     /// <summary>Removes an inode whose last link is gone and that no one holds open. Under _writeLock.</summary>

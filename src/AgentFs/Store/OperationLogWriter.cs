@@ -21,7 +21,7 @@ internal sealed class OperationLogWriter : IDisposable
         {
             _insert.Bind(1, o.TimeNs).Bind(2, branch).Bind(3, layer).Bind(4, o.Op).BindBlobOrNull(5, o.Path).BindBlobOrNull(6, o.To)
                 .Bind(7, (long)o.Ino).Bind(8, o.Bytes).Bind(9, (long)o.Caller.Pid).Bind(10, (long)o.Caller.Uid)
-                .Bind(11, ProcessNames.Get(o.Caller.Pid)).Execute();
+                .Bind(11, o.ProcessName).Execute();
         }
     }
 
