@@ -7,6 +7,7 @@ using AgentFs.Benchmarks;
 //   dotnet run -c Release -- [BenchmarkDotNet args, e.g. --filter '*']   run benchmarks, record figures
 //   dotnet run -c Release -- report FIGURES.json [PEER_OUTPUT.jsonl]     print the targets table (markdown)
 //   dotnet run -c Release -- profile [bulk|seq|all] [RUNS]                stopwatch breakdowns of the workloads
+//   dotnet run -c Release -- oplog [ROWS...]                              'agentfs ops' query cost against the log's size
 //
 // Stores go under $AGENTFS_BENCH_DIR; figures are merged into $AGENTFS_BENCH_FIGURES
 // (default: BenchmarkDotNet.Artifacts/agentfs-figures.json).
@@ -23,6 +24,7 @@ if (args.Length > 0 && args[0] == "report")
 }
 
 if (args.Length > 0 && args[0] == "profile") return Profile.Run(args);
+if (args.Length > 0 && args[0] == "oplog") return OperationLogBenchmark.Run(args);
 
 var config = DefaultConfig.Instance
     .AddColumn(new ThroughputColumn(), StatisticColumn.Median, StatisticColumn.P95)

@@ -102,6 +102,7 @@ public static class Program
             RestoreCommand.Create(io),
             ExportCommand.Create(io),
             TraceCommand.Create(io),
+            OpsCommand.Create(io),
             DiffCommand.Create(io),
             PatchCommand.Create(io),
             BundleCommand.Create(io),

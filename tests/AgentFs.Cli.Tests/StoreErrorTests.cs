@@ -81,10 +81,11 @@ public class StoreErrorTests
         using var sb = new Sandbox();
         sb.Checkpoint("one");
         string snapshot = sb.StoreSnapshot();
+        int own = UserVersion(sb.StorePath);
         SetUserVersion(sb.StorePath, 99);
         RunOn(sb.StorePath, command).UserError(sb.StorePath, "schema version 99", "newer agentfs");
         // Nothing was migrated or written: back at its own version, the store shows the same data.
-        SetUserVersion(sb.StorePath, 2);
+        SetUserVersion(sb.StorePath, own);
         Assert.Equal(snapshot, sb.StoreSnapshot());
         sb.AssertBaseUnchanged();
     }
@@ -102,6 +103,15 @@ public class StoreErrorTests
         if (command[0] is "fs" && command[2] is "ls" or "cat" or "stat" || command[0] is "branches" or "log")
             Assert.Equal(damaged, File.ReadAllBytes(sb.StorePath));
         sb.AssertBaseUnchanged();
+    }
+
+    private static int UserVersion(string path)
+    {
+        using var c = new SqliteConnection($"Data Source={path};Pooling=False;Mode=ReadOnly");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA user_version";
+        return Convert.ToInt32(cmd.ExecuteScalar());
     }
 
     private static void SetUserVersion(string path, int version)

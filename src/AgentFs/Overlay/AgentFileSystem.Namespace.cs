@@ -39,6 +39,7 @@ public sealed partial class AgentFileSystem
             return throwIfMissing ? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} does not exist") : null;
         var rec = FindRecord(ino, baseOrigin, baseStat, haveBaseStat: baseOrigin != null, out _)
             ?? throw new AgentFsException(Errno.ENOENT, $"{Encoding.UTF8.GetString(n)} vanished from the base directory");
+        NoteName(ino, parent, n);
         if (baseOrigin != null)
         {
             var ns = _nodes.GetOrAdd(ino, static _ => new NodeState());
@@ -347,7 +348,7 @@ public sealed partial class AgentFileSystem
             a.MtimeNs = a.CtimeNs = now;
             var b = RecordForWrite(newParent);
             b.MtimeNs = b.CtimeNs = now;
-            Log("rename", caller, src, parent, n1);
+            Log("rename", caller, src, parent, n1, toParent: newParent, toName: n2, exchanged: (flags & RenameFlags.Exchange) != 0 ? dst : 0);
         }
         AfterWrite();
     }

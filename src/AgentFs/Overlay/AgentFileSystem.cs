@@ -305,7 +305,8 @@ public sealed partial class AgentFileSystem : IDisposable
     /// <summary>Who a mutation is recorded for when its caller is not given: this process.</summary>
     private static Caller ThisProcess => new(Environment.ProcessId, LibC.geteuid(), LibC.getegid());
 
-    private void Log(string op, Caller? by, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0)
+    private void Log(string op, Caller? by, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0,
+        ulong toParent = 0, byte[]? toName = null, ulong exchanged = 0)
     {
         var caller = by ?? ThisProcess;
         var ops = _current.Ops;
@@ -314,7 +315,8 @@ public sealed partial class AgentFileSystem : IDisposable
             ops[^1] = last with { Bytes = last.Bytes + bytes };
             return;
         }
-        ops.Add(new OpLogEntry(AgentStore.NowNs(), op, ino, parent, name, bytes, caller));
+        var (path, to) = OperationPaths(op, ino, parent, name, toParent, toName, exchanged);
+        ops.Add(new OpLogEntry(AgentStore.NowNs(), op, ino, parent, name, bytes, caller, path, to, ProcessNames.Get(caller.Pid)));
     }
 
     /// <summary>Removes an inode whose last link is gone and that no one holds open. Under _writeLock.</summary>
@@ -480,6 +482,7 @@ public sealed partial class AgentFileSystem : IDisposable
         _lowerHides.Clear();
         _recordCache?.Clear();
         _freshDirs.Clear();
+        _lastNames.Clear(); // names as the replaced state had them
     }
 
     /// <summary>

@@ -338,29 +338,6 @@ public sealed partial class AgentStore
     }
 
     /// <summary>The operation log (of one branch or all), oldest first: at most limit entries, the newest ones.</summary>
-    public IReadOnlyList<OperationRecord> ReadOperationLog(string? branch = null, int limit = 1000) => Read(c =>
-    {
-        var batches = new List<(string Branch, byte[] Entries)>();
-        int total = 0;
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.CommandText = "SELECT branch, count, entries FROM oplog " + (branch == null ? "" : "WHERE branch=$b ") + "ORDER BY seq DESC";
-            if (branch != null) cmd.Parameters.AddWithValue("$b", branch);
-            using var rd = cmd.ExecuteReader();
-            while (total < limit && rd.Read())
-            {
-                batches.Add((rd.GetString(0), (byte[])rd.GetValue(2)));
-                total += (int)rd.GetInt64(1);
-            }
-        }
-        var list = new List<OperationRecord>();
-        for (int i = batches.Count - 1; i >= 0; i--) list.AddRange(OperationLogCodec.Decode(batches[i].Entries, batches[i].Branch));
-        if (list.Count > limit) list.RemoveRange(0, list.Count - limit);
-        for (int i = 0; i < list.Count; i++) list[i] = list[i] with { Seq = i + 1 };
-        return (IReadOnlyList<OperationRecord>)list;
-    });
+    public IReadOnlyList<OperationRecord> ReadOperationLog(string? branch = null, int limit = 1000) =>
+        ReadOperations(new OperationQuery { Branch = branch, Last = limit });
 }
-
-/// <summary>One row of the operation log.</summary>
-public sealed record OperationRecord(long Seq, DateTimeOffset Time, string Branch, string Op, ulong Ino, ulong Parent,
-    string? Name, long Bytes, int Pid, uint Uid, string ProcessName);

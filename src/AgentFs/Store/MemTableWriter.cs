@@ -7,14 +7,15 @@ namespace AgentFs.Store;
 /// Moves a branch view's memtable into its top layer's rows: the prepared statements on the store's writer
 /// connection (they take part in its transaction), and what each kind of change becomes. A removed dentry
 /// deletes the top layer's row, a whiteout is a row with inode 0; the chunks of an inode gone from the top
-/// layer (unlinked and closed) are deleted instead of written; the memtable's operations become one oplog row.
+/// layer (unlinked and closed) are deleted instead of written; the memtable's operations become rows of the operation log (OperationLogWriter).
 /// </summary>
 internal sealed class MemTableWriter : IDisposable
 {
     /// <summary>AGENTFS_TRACE_COMMITS=1: one line per commit and per phase of it on stderr.</summary>
     internal static readonly bool TraceCommits = Environment.GetEnvironmentVariable("AGENTFS_TRACE_COMMITS") == "1";
 
-    private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
+    private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks;
+    private readonly OperationLogWriter _ops;
 
     public MemTableWriter(SqliteConnection c)
     {
@@ -26,12 +27,13 @@ internal sealed class MemTableWriter : IDisposable
         _putChunk = new RawStatement(c, "INSERT INTO chunks(ino, idx, layer, data) VALUES(?1,?2,?3,?4) ON CONFLICT(ino, idx, layer) DO UPDATE SET data=excluded.data");
         _delChunk = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND idx=?2 AND layer=?3");
         _delChunks = new RawStatement(c, "DELETE FROM chunks WHERE ino=?1 AND layer=?2");
-        _op = new RawStatement(c, "INSERT INTO oplog(time_ns, branch, layer, count, entries) VALUES(?1,?2,?3,?4,?5)");
+        _ops = new OperationLogWriter(c);
     }
 
     public void Dispose()
     {
-        foreach (var st in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op }) st.Dispose();
+        foreach (var st in new[] { _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks }) st.Dispose();
+        _ops.Dispose();
     }
 
     public void Write(MemTable t, string branch)
@@ -75,6 +77,6 @@ internal sealed class MemTableWriter : IDisposable
         if (TraceCommits)
             Console.Error.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
         if (t.Ops.Count > 0)
-            _op.Bind(1, AgentStore.NowNs()).Bind(2, branch).Bind(3, layer).Bind(4, (long)t.Ops.Count).Bind(5, OperationLogCodec.Encode(t.Ops)).Execute();
+            _ops.Write(t.Ops, branch, layer);
     }
 }

@@ -1,33 +1,12 @@
 using System.Text;
-using AgentFs.Overlay;
 
 namespace AgentFs.Store;
 
-/// <summary>The encoding of one commit's batch of operations in an oplog row (written once, off the hot path).</summary>
+/// <summary>The encoding of one commit's batch of operations in an oplog row, as versions 1 and 2 of the schema
+/// wrote it (no paths). Only read now: the ops table holds the log since version 3.</summary>
 internal static class OperationLogCodec
 {
-    public static byte[] Encode(List<OpLogEntry> ops)
-    {
-        using var ms = new MemoryStream(ops.Count * 48);
-        using var w = new BinaryWriter(ms);
-        foreach (var o in ops)
-        {
-            w.Write(o.TimeNs);
-            w.Write(o.Op);
-            w.Write(o.Ino);
-            w.Write(o.Parent);
-            w.Write(o.Name?.Length ?? -1);
-            if (o.Name != null) w.Write(o.Name);
-            w.Write(o.Bytes);
-            w.Write(o.Caller.Pid);
-            w.Write(o.Caller.Uid);
-            w.Write(ProcessNames.Get(o.Caller.Pid));
-        }
-        w.Flush();
-        return ms.ToArray();
-    }
-
-    public static IEnumerable<OperationRecord> Decode(byte[] data, string branch)
+    public static IEnumerable<OperationRecord> Decode(byte[] data, string branch, long layer)
     {
         var r = new BinaryReader(new MemoryStream(data));
         var list = new List<OperationRecord>();
@@ -43,7 +22,9 @@ internal static class OperationLogCodec
             int pid = r.ReadInt32();
             uint uid = r.ReadUInt32();
             string comm = r.ReadString();
-            list.Add(new OperationRecord(0, DateTimeOffset.FromUnixTimeMilliseconds(t / 1_000_000), branch, op, ino, parent, name, bytes, pid, uid, comm));
+            // No path was recorded: a name in the root is its path; elsewhere the directory is known by inode only.
+            string? path = name == null ? null : parent == InodeNumbers.Root ? name : $"(directory inode {parent})/{name}";
+            list.Add(new OperationRecord(0, t, branch, layer, op, path, null, ino, bytes, pid, uid, comm));
         }
         return list;
     }

@@ -17,19 +17,26 @@ namespace AgentFs.Store;
 ///   that layer; bytes of the chunk past length(data) are zeros. A chunk row exists only in a layer that
 ///   also has an inode row for ino. Chunks not in any layer read from the base (below hide_from and
 ///   the recorded base size) or as zeros (sparse).
-/// - oplog: one row per commit; entries is the batch of operations of that commit, encoded by
-///   OperationLogCodec (time, op, inode, parent, name, bytes, pid, uid, process name each).
+/// - oplog (versions 1 and 2 wrote it; read, never written since version 3): one row per commit; entries is the
+///   batch of operations of that commit, encoded by OperationLogCodec (time, op, inode, parent, name, bytes, pid,
+///   uid, process name each), without paths.
+/// - ops (version 3): one row per operation, written with the commit that holds its change: when (time_ns),
+///   on which branch and into which top layer, what (op), the path it acted on as it was then (path, relative
+///   to the branch root, '.' for the root; to_path: a rename's new path; NULL when the name was not known), the inode,
+///   bytes written (or the new size, for a truncate), and the caller (pid, uid, process name). Indexed by what
+///   'agentfs ops' filters on, so a query costs in proportion to the rows it returns (OperationLogReader).
 /// - An inode that an overlay dentry names has an inode row somewhere in the chain.
 /// - Every layer that has a dentry row under a parent also has an inode row for that parent (creating,
 ///   linking, removing and renaming all update the parent's times), and every layer that hides or
 ///   replaces an object of lower layers or the base has an inode row for that object (a copy-up or a
 ///   tombstone with nlink 0): the diff of two states relies on both (see Versions/README.md).
 ///
-/// Versions: 1 the tables; 2 dentries_by_ino (where an inode is linked, for diffs).
+/// Versions: 1 the tables; 2 dentries_by_ino (where an inode is linked, for diffs); 3 ops (the operation log
+/// by operation, with paths; rows of oplog stay and are read as they are).
 /// </summary>
 internal static class StoreSchema
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
     public const int ApplicationId = 0x41674673; // "AgFs"
 
     /// <summary>Migrations[i] takes a store from version i to version i + 1.</summary>
@@ -62,6 +69,16 @@ internal static class StoreSchema
         """,
         """
         CREATE INDEX dentries_by_ino ON dentries(ino);
+        """,
+        """
+        CREATE TABLE ops(seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, branch TEXT NOT NULL, layer INTEGER NOT NULL,
+            op TEXT NOT NULL, path BLOB, to_path BLOB, ino INTEGER NOT NULL, bytes INTEGER NOT NULL, pid INTEGER NOT NULL,
+            uid INTEGER NOT NULL, process TEXT NOT NULL);
+        CREATE INDEX ops_by_time ON ops(branch, time_ns);
+        CREATE INDEX ops_by_path ON ops(path);
+        CREATE INDEX ops_by_process ON ops(process, branch, time_ns);
+        CREATE INDEX ops_by_pid ON ops(pid, branch, time_ns);
+        CREATE INDEX ops_by_op ON ops(op, branch, time_ns);
         """,
     ];
 }

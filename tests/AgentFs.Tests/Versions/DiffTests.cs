@@ -176,7 +176,7 @@ public class DiffTests
         {
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "DROP INDEX dentries_by_ino; PRAGMA user_version=1;";
+            cmd.CommandText = "DROP TABLE ops; DROP INDEX dentries_by_ino; PRAGMA user_version=1;"; // what schema 1 was
             cmd.ExecuteNonQuery();
         }
         Assert.Equal(1L, Scalar(t.StorePath, "PRAGMA user_version"));
@@ -186,7 +186,7 @@ public class DiffTests
         Assert.Equal(1L, Scalar(t.StorePath, "PRAGMA user_version"));
         using (var rw = AgentStore.Open(t.StorePath))
             Assert.Equal(["Deleted a.txt", "Added moved.txt"], Show(rw.Diff("base", "main")));
-        Assert.Equal(2L, Scalar(t.StorePath, "PRAGMA user_version"));
+        Assert.Equal(3L, Scalar(t.StorePath, "PRAGMA user_version"));
         Assert.Equal(1L, Scalar(t.StorePath, "SELECT count(*) FROM sqlite_master WHERE name='dentries_by_ino'"));
     }
 

@@ -1,0 +1,223 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AgentFs.Cli.Output;
+using Spectre.Console;
+
+namespace AgentFs.Cli.Commands;
+
+/// <summary>
+/// <c>agentfs ops STORE [--branch B] [--from REF] [--to REF] [--since TIME] [--path GLOB] [--pid N | --process NAME]
+/// [--op OP,...] [--json] [--follow] [--summary]</c>: the operation log of a branch, oldest first (newest last),
+/// with the branch's checkpoints as markers and the sandbox's network events (STORE.log) in the same stream.
+/// Text: one line per event, <c>TIME\tPROCESS[PID]\tOP\tPATH\tBYTES</c> (a rename's PATH is <c>OLD -> NEW</c>; a
+/// checkpoint's is <c>checkpoint ID: MESSAGE</c>; a network event's is the proxy's line); a table on a terminal;
+/// JSON lines with --json. --summary groups the selected operations by process and by top-level directory.
+/// </summary>
+internal static partial class OpsCommand
+{
+    private static readonly string[] FileOps =
+        ["create", "mkdir", "mknod", "symlink", "link", "unlink", "rmdir", "rename", "write", "fallocate", "setattr", "setxattr", "removexattr"];
+    private static readonly string[] AllOps = [.. FileOps, "checkpoint", "net"];
+
+    private static readonly JsonSerializerOptions JsonLines = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static Command Create(CommandIo io)
+    {
+        var store = CommonOptions.Store();
+        var branch = CommonOptions.Branch();
+        var from = new Option<string?>("--from") { Description = "Only what happened after REF: base, a checkpoint id, or a branch (from its creation)", HelpName = "REF" };
+        var to = new Option<string?>("--to") { Description = "Only what happened up to REF: a checkpoint id (when it was taken) or a branch (now)", HelpName = "REF" };
+        var since = new Option<string?>("--since") { Description = "Only what happened since TIME: 2025-11-24T11:13:00Z, 2025-11-24, or ago: 30s, 10m, 2h, 3d", HelpName = "TIME" };
+        var path = new Option<string?>("--path") { Description = "Only paths matching GLOB ('*' also matches '/'; without wildcards: the path and everything under it)", HelpName = "GLOB" };
+        var pid = new Option<int?>("--pid") { Description = "Only operations of process N", HelpName = "N" };
+        var process = new Option<string?>("--process") { Description = "Only operations of processes named NAME (as in /proc/PID/comm)", HelpName = "NAME" };
+        var op = new Option<string?>("--op") { Description = "Only these operations: " + string.Join(',', AllOps), HelpName = "OP,..." };
+        var json = new Option<bool>("--json") { Description = "Print JSON lines, one event each (shapes: src/AgentFs.Cli/README.md)" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events while the branch is mounted or sandboxed" };
+        var summary = new Option<bool>("--summary") { Description = "Group by process and by top-level directory: operations, bytes written, files touched" };
+        var cmd = new Command("ops", "Show the operation log: what changed, when, by which process")
+        {
+            store, branch, from, to, since, path, pid, process, op, json, follow, summary,
+        };
+        cmd.SetAction(r =>
+        {
+            if (r.GetValue(pid) != null && r.GetValue(process) != null)
+                return Usage(io, "--pid and --process exclude each other; pass one");
+            if (r.GetValue(follow) && r.GetValue(summary))
+                return Usage(io, "--follow and --summary exclude each other; pass one");
+            string storePath = r.GetValue(store)!;
+            using var s = StoreAccess.OpenForReading(storePath);
+            string b = r.GetValue(branch)!;
+            s.GetBranch(b);
+            var ops = ParseOps(r.GetValue(op));
+            long? after = r.GetValue(from) is { } f ? s.OperationTimeOf(f, asEnd: false) : null;
+            if (r.GetValue(since) is { } t) after = Math.Max(after ?? 0, ParseTime(t));
+            long? until = r.GetValue(to) is { } u ? s.OperationTimeOf(u, asEnd: true) : null;
+            if (until == long.MaxValue) until = null;
+            var query = new OperationQuery
+            {
+                Branch = b, AfterNs = after, UntilNs = until, PathGlob = r.GetValue(path), Pid = r.GetValue(pid),
+                ProcessName = r.GetValue(process), Ops = ops?.Where(o => FileOps.Contains(o)).ToList(),
+            };
+            bool wantFileOps = ops == null || ops.Any(o => FileOps.Contains(o));
+            bool wantMarkers = ops == null || ops.Contains("checkpoint");
+            bool wantNet = (ops == null || ops.Contains("net")) && query.PathGlob == null && query.Pid == null
+                && (query.ProcessName == null || query.ProcessName == "agentfs");
+            long netOffset = 0;
+
+            var events = new List<OperationRecord>();
+            if (wantFileOps) events.AddRange(s.ReadOperations(query));
+            long lastSeq = events.Count > 0 ? events.Max(e => e.Seq) : 0;
+            var markers = s.ReadCheckpointMarkers(b, after, until);
+            long lastCheckpoint = markers.Count > 0 ? markers.Max(m => m.CheckpointId!.Value) : 0;
+            if (wantMarkers && !r.GetValue(summary)) events.AddRange(markers);
+            if (wantNet) events.AddRange(NetworkLogLines.Read(storePath, b, ref netOffset).Where(e => e.TimeNs > (after ?? 0) && e.TimeNs <= (until ?? long.MaxValue)));
+            events.Sort(static (x, y) => x.TimeNs != y.TimeNs ? x.TimeNs.CompareTo(y.TimeNs) : x.Seq.CompareTo(y.Seq));
+
+            if (r.GetValue(summary))
+            {
+                WriteSummary(io, OpsSummary.Of(events), r.GetValue(json));
+                return Program.ExitOk;
+            }
+            bool json_ = r.GetValue(json);
+            bool table = io.IsTerminal && !json_ && !r.GetValue(follow);
+            if (table) WriteTable(io, events);
+            else foreach (var e in events) WriteEvent(io, e, json_);
+            if (!r.GetValue(follow)) return Program.ExitOk;
+
+            io.Out.Flush();
+            if (s.LiveWriterOf(b) == null)
+            {
+                io.Error.WriteLine($"agentfs: branch {b} of store {storePath} is not mounted or sandboxed: nothing more to follow");
+                return Program.ExitOk;
+            }
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            bool last = false;
+            while (true)
+            {
+                bool live = s.LiveWriterOf(b) != null;
+                var more = new List<OperationRecord>();
+                if (wantFileOps)
+                {
+                    var rows = s.ReadOperations(new OperationQuery
+                    {
+                        Branch = b, AfterNs = query.AfterNs, UntilNs = query.UntilNs, PathGlob = query.PathGlob, Pid = query.Pid,
+                        ProcessName = query.ProcessName, Ops = query.Ops, AfterSeq = lastSeq,
+                    });
+                    if (rows.Count > 0) lastSeq = rows[^1].Seq;
+                    more.AddRange(rows);
+                }
+                var newMarkers = s.ReadCheckpointMarkers(b, after, until, lastCheckpoint);
+                if (newMarkers.Count > 0) lastCheckpoint = newMarkers[^1].CheckpointId!.Value;
+                if (wantMarkers) more.AddRange(newMarkers);
+                if (wantNet) more.AddRange(NetworkLogLines.Read(storePath, b, ref netOffset));
+                more.Sort(static (x, y) => x.TimeNs != y.TimeNs ? x.TimeNs.CompareTo(y.TimeNs) : x.Seq.CompareTo(y.Seq));
+                foreach (var e in more) WriteEvent(io, e, json_);
+                io.Out.Flush();
+                if (last || stop.IsCancellationRequested) return Program.ExitOk;
+                if (!live) last = true; // one more read: what the writer committed as it ended
+                else stop.Token.WaitHandle.WaitOne(250);
+            }
+        });
+        return cmd;
+    }
+
+    private static int Usage(CommandIo io, string message)
+    {
+        io.Error.WriteLine($"agentfs: {message}");
+        return Program.ExitUsage;
+    }
+
+    private static List<string>? ParseOps(string? text)
+    {
+        if (text == null) return null;
+        var list = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        foreach (var o in list)
+            if (!AllOps.Contains(o))
+                throw new AgentFsException(Errno.EINVAL, $"--op {o} is not an operation of the log; use some of {string.Join(',', AllOps)}");
+        if (list.Count == 0) throw new AgentFsException(Errno.EINVAL, $"--op is empty; use some of {string.Join(',', AllOps)}");
+        return list;
+    }
+
+    [GeneratedRegex(@"^(\d+)(s|m|h|d)$")]
+    private static partial Regex Duration();
+
+    /// <summary>--since: an RFC 3339 time or date (UTC when no offset is given), or a duration ago.</summary>
+    internal static long ParseTime(string text)
+    {
+        var m = Duration().Match(text.Trim());
+        if (m.Success && long.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n < 100_000_000)
+        {
+            var span = m.Groups[2].Value switch { "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n), _ => TimeSpan.FromDays(n) };
+            return (DateTimeOffset.UtcNow - span - DateTimeOffset.UnixEpoch).Ticks * 100;
+        }
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var t))
+            return (t - DateTimeOffset.UnixEpoch).Ticks * 100;
+        throw new AgentFsException(Errno.EINVAL,
+            $"--since '{text}' is not a time; use an RFC 3339 time (2025-11-24T11:13:00Z), a date (2025-11-24) or a duration ago (30s, 10m, 2h, 3d)");
+    }
+
+    private static string Who(OperationRecord e) => e.Op == "checkpoint" ? "" : $"{e.ProcessName}[{e.Pid}]";
+
+    private static string What(OperationRecord e) => e.Op switch
+    {
+        "checkpoint" => $"checkpoint {e.CheckpointId}" + (e.Detail is { Length: > 0 } m ? ": " + m : ""),
+        "net" => e.Detail ?? "",
+        _ => (e.Path ?? $"(inode {e.Ino})") + (e.To != null ? " -> " + e.To : ""),
+    };
+
+    private static string BytesText(OperationRecord e) => e.Op is "checkpoint" or "net" ? "" : e.Bytes.ToString(CultureInfo.InvariantCulture);
+
+    private static void WriteEvent(CommandIo io, OperationRecord e, bool json)
+    {
+        if (json) io.Out.Write(JsonSerializer.Serialize(OperationJson.From(e), JsonLines));
+        else io.Out.Write($"{Formats.Time(e.TimeNs)}\t{Formats.Cell(Who(e))}\t{e.Op}\t{Formats.Cell(What(e))}\t{BytesText(e)}");
+        io.Out.Write('\n');
+    }
+
+    private static void WriteTable(CommandIo io, List<OperationRecord> events)
+    {
+        var table = new Table().AddColumns("Time (UTC)", "Process", "Op", "Path", "Bytes");
+        table.Columns[4].RightAligned();
+        foreach (var e in events)
+        {
+            string what = Markup.Escape(What(e));
+            if (e.Op == "checkpoint") what = $"[bold]{what}[/]";
+            table.AddRow(Formats.ShortTime(e.Time) + e.Time.UtcDateTime.ToString(".fff", CultureInfo.InvariantCulture),
+                Markup.Escape(Who(e)), e.Op, what, BytesText(e));
+        }
+        io.Ansi.Write(table);
+    }
+
+    private static void WriteSummary(CommandIo io, OpsSummary summary, bool json)
+    {
+        if (json)
+        {
+            io.WriteJson(summary);
+            return;
+        }
+        if (io.IsTerminal)
+        {
+            foreach (var (title, rows) in new[] { ("Process", summary.Processes), ("Directory", summary.Directories) })
+            {
+                var table = new Table().AddColumns(title, "Ops", "Bytes written", "Files touched");
+                for (int i = 1; i < 4; i++) table.Columns[i].RightAligned();
+                foreach (var g in rows) table.AddRow(Markup.Escape(g.Name), g.Ops.ToString(), g.BytesWritten.ToString(), g.FilesTouched.ToString());
+                io.Ansi.Write(table);
+            }
+            return;
+        }
+        foreach (var g in summary.Processes) io.Out.WriteLine($"process\t{Formats.Cell(g.Name)}\t{g.Ops}\t{g.BytesWritten}\t{g.FilesTouched}");
+        foreach (var g in summary.Directories) io.Out.WriteLine($"directory\t{Formats.Cell(g.Name)}\t{g.Ops}\t{g.BytesWritten}\t{g.FilesTouched}");
+    }
+}
