@@ -27,9 +27,11 @@ internal sealed class NamespaceLauncher
     // sandbox in the runtime directory (the host never sees the bind: propagation is private): bwrap binds it
     // read-only inside, for diff and patch. Not over a directory of the host such as /dev/shm: that would hide
     // what is there from --bind and --ro.
-    // Not root (go_fd is a pipe, not "-"): the kernel mounts FUSE only on a /dev/fuse opened in the mounter's own user
-    // namespace, so the script opens it there, tells agentfs run its number on the ready pipe, and waits on the go
-    // pipe until agentfs run has taken a copy (pidfd_getfd) to serve.
+    // Not root (fuse_fd is "-"): the kernel mounts FUSE only on a /dev/fuse opened in the mounter's own user
+    // namespace, so the script opens it there and tells agentfs run its number on the ready pipe, for agentfs run
+    // to take a copy (pidfd_getfd) to serve. Then, root or not, it waits on the go pipe: agentfs run says go once
+    // the branch is its own (the launcher runs while the branch is being taken, see Sandbox.Start), and closes the
+    // pipe instead when that failed: no bwrap has started then, and nothing of the command ran.
     private const string Script =
         "fuse_fd=$1 ready_fd=$2 mount_point=$3 mount_data=$4 base=$5 go_fd=$6 stage=$7 store_dir=$8 keep_fds=$9 listen_n=${10}; shift 10\n" +
         "listen=(\"${@:1:listen_n}\"); shift \"$listen_n\"\n" +
@@ -41,10 +43,10 @@ internal sealed class NamespaceLauncher
         // Not root, --net allow=: the network namespace came with the user namespace (unshare --net); the helper
         // (SandboxNetworkHelper) listens in it for the proxy and names its socket on the ready pipe.
         "if [ \"$listen_n\" -gt 0 ]; then \"${listen[@]}\" <&\"$go_fd\" >&\"$ready_fd\" || exit 124; fi\n" +
-        "if [ \"$go_fd\" != - ]; then exec {fuse_fd}<>/dev/fuse || exit 125; fi\n" +
+        "if [ \"$fuse_fd\" = - ]; then exec {fuse_fd}<>/dev/fuse || exit 125; fi\n" +
         "mount -i -n -t fuse.agentfs -o \"nosuid,nodev,fd=$fuse_fd,$mount_data\" agentfs \"$mount_point\" || exit 125\n" +
         "echo \"$fuse_fd\" >&\"$ready_fd\"\n" +
-        "if [ \"$go_fd\" != - ]; then read -r _ <&\"$go_fd\" || exit 125; fi\n" +
+        "read -r _ <&\"$go_fd\" || exit 125\n" +
         // The sandbox must hold neither /dev/fuse (it could answer its own file requests) nor the ready and go
         // pipes, nor any descriptor agentfs run inherited (`agentfs run ... 7>file` in a shell): all but 0-2 and
         // bwrap's data.
@@ -107,7 +109,7 @@ internal sealed class NamespaceLauncher
         int seccompFd = SandboxLibc.PipeWith(TerminalInjectionFilter.Program());
         int scriptFd = agentfsScript is null ? -1 : SandboxLibc.PipeWith(agentfsScript);
         var (readyRead, readyWrite) = SandboxLibc.Pipe();
-        var (goRead, goWrite) = unprivileged ? SandboxLibc.Pipe() : (-1, -1);
+        var (goRead, goWrite) = SandboxLibc.Pipe();
         try
         {
             var psi = new ProcessStartInfo(unshare) { UseShellExecute = false };
@@ -122,7 +124,7 @@ internal sealed class NamespaceLauncher
             if (helper) psi.ArgumentList.Add("--net");
             foreach (string arg in (string[])["--mount", "--propagation", "private", "--", setpriv, "--pdeathsig", "KILL", "--",
                          "/bin/bash", "-c", Script, "agentfs-launch", unprivileged ? "-" : fuseFd.ToString(), readyWrite.ToString(), mountPath,
-                         mountDataWithoutFd, baseDirectory, unprivileged ? goRead.ToString() : "-", baseStage, storeDirectory,
+                         mountDataWithoutFd, baseDirectory, goRead.ToString(), baseStage, storeDirectory,
                          scriptFd < 0 ? $"{seccompFd}" : $"{seccompFd} {scriptFd}", helper ? NetworkHelper!.Count.ToString() : "0"])
                 psi.ArgumentList.Add(arg);
             if (helper)
@@ -144,8 +146,8 @@ internal sealed class NamespaceLauncher
                     if (NetworkNamespaceFd >= 0) SandboxNetworkNamespace.Enter(NetworkNamespaceFd);
                     lock (s_spawnLock)
                     {
-                        var passed = new List<int> { readyWrite, seccompFd };
-                        if (unprivileged) passed.Add(goRead); else passed.Add(fuseFd);
+                        var passed = new List<int> { readyWrite, seccompFd, goRead };
+                        if (!unprivileged) passed.Add(fuseFd);
                         if (scriptFd >= 0) passed.Add(scriptFd);
                         foreach (int fd in passed) SandboxLibc.SetInheritable(fd, true);
                         try { _process = Process.Start(psi)!; }
@@ -166,11 +168,8 @@ internal sealed class NamespaceLauncher
 
             SandboxLibc.close(readyWrite);
             readyWrite = -1;
-            if (unprivileged)
-            {
-                SandboxLibc.close(goRead);
-                goRead = -1;
-            }
+            SandboxLibc.close(goRead);
+            goRead = -1;
             if (helper && !TakeHelperNetwork(readyRead, goWrite))
             {
                 Kill();
@@ -191,7 +190,6 @@ internal sealed class NamespaceLauncher
                         $"cannot take the sandbox's /dev/fuse descriptor from its launcher (pid {Pid}, {ErrnoName(errno)}); " +
                         "agentfs run without root needs pidfd_getfd (Linux 5.6, glibc 2.36) and ptrace access to its own children (kernel.yama.ptrace_scope at most 1)");
                 }
-                SandboxLibc.WriteByte(goWrite, (byte)'\n');
             }
             if (mountedFd is null)
             {
@@ -205,6 +203,8 @@ internal sealed class NamespaceLauncher
                 throw new AgentFsException(Errno.EIO,
                     $"cannot mount the session at {mountPath} in the sandbox's namespace (launcher exit {code}); see the message above");
             }
+            _goWrite = goWrite;
+            goWrite = -1;
         }
         catch
         {
@@ -237,10 +237,25 @@ internal sealed class NamespaceLauncher
         1 => "EPERM", 3 => "ESRCH", 9 => "EBADF", 22 => "EINVAL", 38 => "ENOSYS", _ => "errno " + errno,
     };
 
+    private int _goWrite = -1;
+
+    /// <summary>Lets the mounted launcher become bwrap and start the command (once the branch is held).</summary>
+    public void Go()
+    {
+        int fd = Interlocked.Exchange(ref _goWrite, -1);
+        if (fd < 0) return;
+        bool said = SandboxLibc.WriteByte(fd, (byte)'\n');
+        SandboxLibc.close(fd);
+        if (!said) throw new AgentFsException(Errno.EIO, $"the sandbox's launcher (pid {Pid}) ended before it could start the command");
+    }
+
     /// <summary>SIGKILLs the launcher (bwrap): its --die-with-parent then kills the sandbox's PID 1, and the PID
     /// namespace ends every process in it.</summary>
     public void Kill()
     {
+        // Still waiting for go: closing the pipe ends it too (the script exits 125), so no bwrap ever starts.
+        int fd = Interlocked.Exchange(ref _goWrite, -1);
+        if (fd >= 0) SandboxLibc.close(fd);
         if (Pid > 0 && !Exit.IsCompleted) SandboxLibc.kill(Pid, 9);
     }
 }

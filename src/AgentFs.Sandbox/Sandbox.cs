@@ -95,9 +95,8 @@ public static class Sandbox
 
             Mark("checked");
             // The branch is taken (its lease, the view, its control socket: 30-50 ms, mostly SQLite's fsyncs) on
-            // another core while the stage is made and the launcher mounts; it must be held before INIT is
-            // answered, and the kernel holds every request of the mount until then, so the command cannot start
-            // (bwrap's own binds and chdir on the session wait too) before the branch is ours.
+            // another core while the stage is made and the launcher mounts. The launcher then waits: it becomes
+            // bwrap only once the branch is ours (launcher.Go), and is ended without starting anything otherwise.
             opening = Task.Run(() => store.OpenFileSystem(options.Branch));
             string socket = ControlPaths.SocketFor(store.StoreId, options.Branch);
             stage = BaseStage.Create();
@@ -129,6 +128,7 @@ public static class Sandbox
             {
                 fs = opening.GetAwaiter().GetResult();
                 Mark("fs open");
+                launcher.Go();
                 return adapter = new AgentFuseFileSystem(fs, mountOptions.EntryTimeout) { Log = options.Log };
             }, fuseOptions, (fd, data) =>
             {

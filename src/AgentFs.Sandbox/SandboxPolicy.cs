@@ -82,8 +82,8 @@ internal static class SandboxPolicy
         // 5. Checkpoints from inside: this session's control socket, alone in the runtime directory (another
         //    session's socket would let the command change a branch it was not given), and agentfs on PATH.
         if (layout.ControlSocket is { } socket)
-            // -try: the view makes its socket as it opens, which runs while the launcher starts (Sandbox.Start); bwrap
-            // gets here only after INIT, once the view is open, and a view without a usable runtime directory has none.
+            // -try: the arguments are made before the view is open (it opens while the launcher starts, Sandbox.Start);
+            // bwrap runs once it is, and a view without a usable runtime directory has no socket.
             Add("--ro-bind-try", socket, Path.Combine(RuntimeDirectoryInside, Path.GetFileName(socket)));
         // The base, read-only, beside the session: the session covers the base's own path, and agentfs diff and
         // patch read the base (AGENTFS_SANDBOX_BASE tells them where).
