@@ -46,6 +46,7 @@ public sealed class SandboxedProcess : IDisposable
     /// <summary>The branch's file system, held for writing (the lease) until Dispose.</summary>
     public AgentFileSystem FileSystem { get; }
 
+    /// <summary>The branch the sandbox works on.</summary>
     public string Branch => FileSystem.Branch;
 
     /// <summary>Where the branch appears inside the sandbox.</summary>
