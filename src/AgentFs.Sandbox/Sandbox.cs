@@ -35,7 +35,7 @@ public static class Sandbox
         void Mark(string what) => timing?.Invoke(what);
         Mark("start");
         SandboxRecord.Prepare();
-        var store = AgentStore.Open(options.StorePath);
+        var store = AgentStore.Open(options.StorePath, options.Store);
         Mark("store open");
         AgentFileSystem? fs = null;
         FuseSession? session = null;

@@ -6,6 +6,9 @@ public sealed class SandboxOptions
     /// <summary>The store file.</summary>
     public required string StorePath { get; init; }
 
+    /// <summary>The store's tuning (group commit, WAL), as <see cref="AgentStore.Open"/> takes it.</summary>
+    public StoreOptions Store { get; init; } = new();
+
     /// <summary>The branch the sandbox works on.</summary>
     public string Branch { get; init; } = "main";
 

@@ -503,7 +503,7 @@ public sealed partial class AgentFileSystem : IDisposable
         {
             _store.Write((c, tx) =>
             {
-                _apply ??= new ApplyCommands(c);
+                _apply ??= new ApplyCommands(c, _store.Options.CommitLog);
                 _apply.Run(table, Branch);
                 if (table.IsEmpty && durable)
                     StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO meta(key, value) VALUES('last_sync_ns', $v)", tx, ("$v", AgentStore.NowNs()));
@@ -524,7 +524,7 @@ public sealed partial class AgentFileSystem : IDisposable
             Interlocked.Increment(ref _commitEpoch);
             if (_recordCache.Count > 100_000) _recordCache.Clear();
             _flushing = null;
-            if (TraceCommits) Console.Error.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
+            _store.Options.CommitLog?.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
         }
         catch (Exception e)
         {
@@ -536,15 +536,15 @@ public sealed partial class AgentFileSystem : IDisposable
         }
     }
 
-    private static readonly bool TraceCommits = Environment.GetEnvironmentVariable("AGENTFS_TRACE_COMMITS") == "1";
-
     /// <summary>The prepared statements that move a memtable into SQLite (on the store's writer connection).</summary>
     private sealed class ApplyCommands : IDisposable
     {
         private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks, _op;
+        private readonly TextWriter? _commitLog;
 
-        public ApplyCommands(SqliteConnection c)
+        public ApplyCommands(SqliteConnection c, TextWriter? commitLog)
         {
+            _commitLog = commitLog;
             _putDentry = new RawStatement(c, "INSERT OR REPLACE INTO dentries(parent, name, layer, ino, type) VALUES(?1,?2,?3,?4,?5)");
             _delDentry = new RawStatement(c, "DELETE FROM dentries WHERE parent=?1 AND name=?2 AND layer=?3");
             _putInode = new RawStatement(c,
@@ -599,8 +599,7 @@ public sealed partial class AgentFileSystem : IDisposable
                     .Bind(21, rec.XattrsFromBase ? 1L : 0L).Execute();
             }
             long tInodes = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (TraceCommits)
-                Console.Error.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
+            _commitLog?.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
             if (t.Ops.Count > 0)
                 _op.Bind(1, AgentStore.NowNs()).Bind(2, branch).Bind(3, layer).Bind(4, (long)t.Ops.Count).Bind(5, OperationLogCodec.Encode(t.Ops)).Execute();
         }
