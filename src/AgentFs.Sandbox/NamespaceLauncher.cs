@@ -1,3 +1,4 @@
+using AgentFs.Native;
 using System.Diagnostics;
 using AgentFs.Sandbox.Native;
 
@@ -92,10 +93,10 @@ internal sealed class NamespaceLauncher
             throw new ArgumentException($"the mount data must start with {fdOption}", nameof(mountData));
         string mountDataWithoutFd = mountData[fdOption.Length..];
 
-        int seccompFd = SandboxLibc.PipeWith(TerminalInjectionFilter.Program());
-        int scriptFd = agentfsScript is null ? -1 : SandboxLibc.PipeWith(agentfsScript);
-        var (readyRead, readyWrite) = SandboxLibc.Pipe();
-        var (goRead, goWrite) = unprivileged ? SandboxLibc.Pipe() : (-1, -1);
+        int seccompFd = SandboxCalls.PipeWith(TerminalInjectionFilter.Program());
+        int scriptFd = agentfsScript is null ? -1 : SandboxCalls.PipeWith(agentfsScript);
+        var (readyRead, readyWrite) = SandboxCalls.Pipe();
+        var (goRead, goWrite) = unprivileged ? SandboxCalls.Pipe() : (-1, -1);
         try
         {
             var psi = new ProcessStartInfo(unshare) { UseShellExecute = false };
@@ -131,9 +132,9 @@ internal sealed class NamespaceLauncher
                         var passed = new List<int> { readyWrite, seccompFd };
                         if (unprivileged) passed.Add(goRead); else passed.Add(fuseFd);
                         if (scriptFd >= 0) passed.Add(scriptFd);
-                        foreach (int fd in passed) SandboxLibc.SetInheritable(fd, true);
+                        foreach (int fd in passed) SandboxCalls.SetInheritable(fd, true);
                         try { _process = Process.Start(psi)!; }
-                        finally { foreach (int fd in passed) SandboxLibc.SetInheritable(fd, false); }
+                        finally { foreach (int fd in passed) SandboxCalls.SetInheritable(fd, false); }
                     }
                     Pid = _process.Id;
                 }
@@ -148,19 +149,19 @@ internal sealed class NamespaceLauncher
             if (failure != null)
                 throw new AgentFsException(Errno.EIO, $"cannot start the sandbox ({failure.Message})");
 
-            SandboxLibc.close(readyWrite);
+            LibC.close(readyWrite);
             readyWrite = -1;
             if (unprivileged)
             {
-                SandboxLibc.close(goRead);
+                LibC.close(goRead);
                 goRead = -1;
             }
-            string? mountedFd = SandboxLibc.ReadLine(readyRead, 30_000);
+            string? mountedFd = SandboxCalls.ReadLine(readyRead, 30_000);
             if (mountedFd is not null && unprivileged)
             {
                 // Serve the launcher's /dev/fuse (the mounted connection) under the descriptor number agentfs run
                 // opened, which the FUSE session then reads; the launcher may close its copy once we hold ours.
-                int errno = int.TryParse(mountedFd, out int launcherFd) ? SandboxLibc.ReplaceWithDescriptorOf(Pid, launcherFd, fuseFd) : 22;
+                int errno = int.TryParse(mountedFd, out int launcherFd) ? SandboxCalls.ReplaceWithDescriptorOf(Pid, launcherFd, fuseFd) : 22;
                 if (errno != 0)
                 {
                     Kill();
@@ -168,7 +169,7 @@ internal sealed class NamespaceLauncher
                         $"cannot take the sandbox's /dev/fuse descriptor from its launcher (pid {Pid}, {ErrnoName(errno)}); " +
                         "agentfs run without root needs pidfd_getfd (Linux 5.6, glibc 2.36) and ptrace access to its own children (kernel.yama.ptrace_scope at most 1)");
                 }
-                SandboxLibc.WriteByte(goWrite, (byte)'\n');
+                SandboxCalls.WriteByte(goWrite, (byte)'\n');
             }
             if (mountedFd is null)
             {
@@ -185,12 +186,12 @@ internal sealed class NamespaceLauncher
         }
         finally
         {
-            SandboxLibc.close(readyRead);
-            if (readyWrite >= 0) SandboxLibc.close(readyWrite);
-            if (goRead >= 0) SandboxLibc.close(goRead);
-            if (goWrite >= 0) SandboxLibc.close(goWrite);
-            SandboxLibc.close(seccompFd);
-            if (scriptFd >= 0) SandboxLibc.close(scriptFd);
+            LibC.close(readyRead);
+            if (readyWrite >= 0) LibC.close(readyWrite);
+            if (goRead >= 0) LibC.close(goRead);
+            if (goWrite >= 0) LibC.close(goWrite);
+            LibC.close(seccompFd);
+            if (scriptFd >= 0) LibC.close(scriptFd);
         }
     }
 
@@ -203,6 +204,6 @@ internal sealed class NamespaceLauncher
     /// namespace ends every process in it.</summary>
     public void Kill()
     {
-        if (Pid > 0 && !Exit.IsCompleted) SandboxLibc.kill(Pid, 9);
+        if (Pid > 0 && !Exit.IsCompleted) LibC.kill(Pid, 9);
     }
 }

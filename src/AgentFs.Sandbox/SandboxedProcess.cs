@@ -1,4 +1,5 @@
 using AgentFs.Fuse.Protocol;
+using AgentFs.Native;
 
 namespace AgentFs.Sandbox;
 
@@ -69,7 +70,7 @@ public sealed class SandboxedProcess : IDisposable
     public void Stop(int signal = 15)
     {
         if (Interlocked.Exchange(ref _stopping, 1) != 0 || Exit.IsCompleted) return;
-        foreach (int pid in SandboxProcesses.Find(Pid, includeInit: false)) Native.SandboxLibc.kill(pid, signal);
+        foreach (int pid in SandboxProcesses.Find(Pid, includeInit: false)) LibC.kill(pid, signal);
         _ = Task.Delay(_options.StopTimeout).ContinueWith(_ => _launcher.Kill(), TaskScheduler.Default);
     }
 
