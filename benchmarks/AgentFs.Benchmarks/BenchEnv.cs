@@ -36,7 +36,11 @@ public static class BenchEnv
     }
 
     /// <summary>Default options: what a user gets (64 KiB chunks, 500 ms group commit, 64 MiB dirty limit).</summary>
-    public static StoreOptions Options => new();
+    /// <summary>Default options; AGENTFS_TRACE_COMMITS=1 reports each group commit on stderr (as the command does).</summary>
+    public static StoreOptions Options => new()
+    {
+        CommitLog = Environment.GetEnvironmentVariable("AGENTFS_TRACE_COMMITS") == "1" ? TextWriter.Synchronized(Console.Error) : null,
+    };
 
     /// <summary>Distinct deterministic content per file (the peer benchmark's xorshift32 stream, index in the first 4 bytes).</summary>
     public static byte[] FileContent(int index, int size)

@@ -17,6 +17,8 @@ public sealed class AgentMountOptions
     public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromHours(1);
     /// <summary>Group commit interval of the store (see <see cref="StoreOptions.CommitInterval"/>).</summary>
     public TimeSpan CommitInterval { get; init; } = new StoreOptions().CommitInterval;
+    /// <summary>The store's tuning; <see cref="ReadOnly"/> and <see cref="CommitInterval"/> above override theirs.</summary>
+    public StoreOptions Store { get; init; } = new();
     public Action<string>? Log { get; init; }
     /// <summary>Count FUSE requests per opcode and report them when the mount ends: to the log, or appended to
     /// <see cref="StatsFile"/>. Default from AGENTFS_FUSE_STATS: "1" for the log, a path for a file.</summary>
@@ -81,7 +83,7 @@ public sealed class AgentMount : IDisposable
         // before anything is opened, rather than mount a branch nobody else can checkpoint.
         string runtimeDirectory = AgentFs.Control.ControlPaths.PrepareRuntimeDirectory();
 
-        var store = AgentStore.Open(storePath, new StoreOptions { ReadOnly = options.ReadOnly, CommitInterval = options.CommitInterval });
+        var store = AgentStore.Open(storePath, options.Store with { ReadOnly = options.ReadOnly, CommitInterval = options.CommitInterval });
         AgentFileSystem? fs = null;
         try
         {

@@ -1,3 +1,4 @@
+using AgentFs.Native;
 using AgentFs.Sandbox.Native;
 
 namespace AgentFs.Sandbox;
@@ -35,9 +36,9 @@ internal static class HostUnixSockets
             // "Num RefCount Protocol Flags Type St Inode Path": the path is the rest after the 7th field.
             string[] fields = line.Split(' ', 8, StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length < 8 || !fields[7].StartsWith('/') || !bound.Add(fields[7])) continue;
-            string? real = NetworkLibc.RealPath(fields[7]);
+            string? real = SandboxCalls.RealPath(fields[7]);
             if (real == null || !resolved.Add(real) || keep.Any(k => Sandbox.Under(real, k))) continue;
-            if (NetworkLibc.FileType(real) != NetworkLibc.S_IFSOCK) continue;
+            if (SandboxCalls.FileType(real) != LibC.S_IFSOCK) continue;
             hide.Add(real);
         }
         return hide;

@@ -1,3 +1,4 @@
+using AgentFs.Native;
 using System.Diagnostics;
 using AgentFs.Sandbox.Native;
 
@@ -106,10 +107,10 @@ internal sealed class NamespaceLauncher
             throw new ArgumentException($"the mount data must start with {fdOption}", nameof(mountData));
         string mountDataWithoutFd = mountData[fdOption.Length..];
 
-        int seccompFd = SandboxLibc.PipeWith(TerminalInjectionFilter.Program());
-        int scriptFd = agentfsScript is null ? -1 : SandboxLibc.PipeWith(agentfsScript);
-        var (readyRead, readyWrite) = SandboxLibc.Pipe();
-        var (goRead, goWrite) = SandboxLibc.Pipe();
+        int seccompFd = SandboxCalls.PipeWith(TerminalInjectionFilter.Program());
+        int scriptFd = agentfsScript is null ? -1 : SandboxCalls.PipeWith(agentfsScript);
+        var (readyRead, readyWrite) = SandboxCalls.Pipe();
+        var (goRead, goWrite) = SandboxCalls.Pipe();
         try
         {
             var psi = new ProcessStartInfo(unshare) { UseShellExecute = false };
@@ -149,9 +150,9 @@ internal sealed class NamespaceLauncher
                         var passed = new List<int> { readyWrite, seccompFd, goRead };
                         if (!unprivileged) passed.Add(fuseFd);
                         if (scriptFd >= 0) passed.Add(scriptFd);
-                        foreach (int fd in passed) SandboxLibc.SetInheritable(fd, true);
+                        foreach (int fd in passed) SandboxCalls.SetInheritable(fd, true);
                         try { _process = Process.Start(psi)!; }
-                        finally { foreach (int fd in passed) SandboxLibc.SetInheritable(fd, false); }
+                        finally { foreach (int fd in passed) SandboxCalls.SetInheritable(fd, false); }
                     }
                     Pid = _process.Id;
                 }
@@ -166,9 +167,9 @@ internal sealed class NamespaceLauncher
             if (failure != null)
                 throw new AgentFsException(Errno.EIO, $"cannot start the sandbox ({failure.Message})");
 
-            SandboxLibc.close(readyWrite);
+            LibC.close(readyWrite);
             readyWrite = -1;
-            SandboxLibc.close(goRead);
+            LibC.close(goRead);
             goRead = -1;
             if (helper && !TakeHelperNetwork(readyRead, goWrite))
             {
@@ -177,12 +178,12 @@ internal sealed class NamespaceLauncher
                 throw new AgentFsException(Errno.EPERM,
                     $"cannot set up the network of --net allow= without root (launcher exit {code}, see the message above); use --net none or --net host, or run agentfs run as root");
             }
-            string? mountedFd = SandboxLibc.ReadLine(readyRead, 30_000);
+            string? mountedFd = SandboxCalls.ReadLine(readyRead, 30_000);
             if (mountedFd is not null && unprivileged)
             {
                 // Serve the launcher's /dev/fuse (the mounted connection) under the descriptor number agentfs run
                 // opened, which the FUSE session then reads; the launcher may close its copy once we hold ours.
-                int errno = int.TryParse(mountedFd, out int launcherFd) ? SandboxLibc.ReplaceWithDescriptorOf(Pid, launcherFd, fuseFd) : 22;
+                int errno = int.TryParse(mountedFd, out int launcherFd) ? SandboxCalls.ReplaceWithDescriptorOf(Pid, launcherFd, fuseFd) : 22;
                 if (errno != 0)
                 {
                     Kill();
@@ -214,22 +215,22 @@ internal sealed class NamespaceLauncher
         }
         finally
         {
-            SandboxLibc.close(readyRead);
-            if (readyWrite >= 0) SandboxLibc.close(readyWrite);
-            if (goRead >= 0) SandboxLibc.close(goRead);
-            if (goWrite >= 0) SandboxLibc.close(goWrite);
-            SandboxLibc.close(seccompFd);
-            if (scriptFd >= 0) SandboxLibc.close(scriptFd);
+            LibC.close(readyRead);
+            if (readyWrite >= 0) LibC.close(readyWrite);
+            if (goRead >= 0) LibC.close(goRead);
+            if (goWrite >= 0) LibC.close(goWrite);
+            LibC.close(seccompFd);
+            if (scriptFd >= 0) LibC.close(scriptFd);
         }
     }
 
     /// <summary>Reads the helper's "listen PID FD" line, takes its socket and lets it end.</summary>
     private bool TakeHelperNetwork(int readyRead, int goWrite)
     {
-        string[]? words = SandboxLibc.ReadLine(readyRead, 30_000)?.Split(' ');
+        string[]? words = SandboxCalls.ReadLine(readyRead, 30_000)?.Split(' ');
         if (words is not ["listen", var p, var f] || !int.TryParse(p, out int pid) || !int.TryParse(f, out int fd)) return false;
         HelperNetwork = SandboxNetworkNamespace.FromHelper(pid, fd);
-        return SandboxLibc.WriteByte(goWrite, (byte)'\n');
+        return SandboxCalls.WriteByte(goWrite, (byte)'\n');
     }
 
     private static string ErrnoName(int errno) => errno switch
@@ -244,8 +245,8 @@ internal sealed class NamespaceLauncher
     {
         int fd = Interlocked.Exchange(ref _goWrite, -1);
         if (fd < 0) return;
-        bool said = SandboxLibc.WriteByte(fd, (byte)'\n');
-        SandboxLibc.close(fd);
+        bool said = SandboxCalls.WriteByte(fd, (byte)'\n');
+        LibC.close(fd);
         if (!said) throw new AgentFsException(Errno.EIO, $"the sandbox's launcher (pid {Pid}) ended before it could start the command");
     }
 
@@ -255,7 +256,7 @@ internal sealed class NamespaceLauncher
     {
         // Still waiting for go: closing the pipe ends it too (the script exits 125), so no bwrap ever starts.
         int fd = Interlocked.Exchange(ref _goWrite, -1);
-        if (fd >= 0) SandboxLibc.close(fd);
-        if (Pid > 0 && !Exit.IsCompleted) SandboxLibc.kill(Pid, 9);
+        if (fd >= 0) LibC.close(fd);
+        if (Pid > 0 && !Exit.IsCompleted) LibC.kill(Pid, 9);
     }
 }

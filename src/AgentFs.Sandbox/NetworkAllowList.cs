@@ -94,6 +94,7 @@ public sealed class NetworkAllowList
         return b[0] == 0 || b[0] == 127 || (b[0] == 169 && b[1] == 254) || b[0] >= 224;
     }
 
+    /// <summary>The list as <c>--net allow=</c> takes it: HOST[:PORT] entries separated by commas.</summary>
     public override string ToString() => string.Join(',', _entries.Select(e => e.Text));
 
     private static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;

@@ -1,5 +1,6 @@
 using System.Text;
 using AgentFs.Control;
+using AgentFs.Native;
 using AgentFs.Fuse;
 using AgentFs.Fuse.Protocol;
 
@@ -21,7 +22,7 @@ public static class Sandbox
             throw new AgentFsException(Errno.EINVAL, "no command to run; put it after --, e.g. agentfs run STORE -- bash");
         // Without root, the launcher makes a user namespace first (see NamespaceLauncher); say what the machine
         // lacks for that before anything starts.
-        bool unprivileged = Native.SandboxLibc.GetEuid() != 0;
+        bool unprivileged = LibC.geteuid() != 0;
         if (unprivileged) UnprivilegedMode.Check();
         if (options.Network == NetworkMode.Allow && options.AllowedDestinations is null)
             throw new AgentFsException(Errno.EINVAL, "--net allow= needs the destinations, e.g. --net allow=api.example.com,registry.npmjs.org");
@@ -37,7 +38,7 @@ public static class Sandbox
         void Mark(string what) => timing?.Invoke(what);
         Mark("start");
         SandboxRecord.Prepare();
-        var store = AgentStore.Open(options.StorePath);
+        var store = AgentStore.Open(options.StorePath, options.Store);
         Mark("store open");
         AgentFileSystem? fs = null;
         Task<AgentFileSystem>? opening = null;
@@ -180,8 +181,8 @@ public static class Sandbox
     /// terminal whose foreground process group is ours (the command shares it), so the caller need not stop it.</summary>
     public static bool TerminalSignalsReachCommand()
     {
-        int fg = Native.SandboxLibc.tcgetpgrp(0);
-        return fg > 0 && fg == Native.SandboxLibc.getpgrp();
+        int fg = LibC.tcgetpgrp(0);
+        return fg > 0 && fg == LibC.getpgrp();
     }
 
     /// <summary>With AGENTFS_RUN_TIMING=1, each phase of the start is reported on stderr: milliseconds since this

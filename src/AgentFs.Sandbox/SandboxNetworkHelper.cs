@@ -32,7 +32,7 @@ public static class SandboxNetworkHelper
         }
         try
         {
-            NetworkLibc.BringLoopbackUp();
+            SandboxCalls.BringLoopbackUp();
             using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
             listener.Listen(128);

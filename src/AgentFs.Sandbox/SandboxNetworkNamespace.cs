@@ -1,3 +1,4 @@
+using AgentFs.Native;
 using System.Net;
 using System.Net.Sockets;
 using AgentFs.Sandbox.Native;
@@ -36,17 +37,17 @@ internal sealed class SandboxNetworkNamespace : IDisposable
         Exception? failure = null;
         var thread = new Thread(() =>
         {
-            int original = NetworkLibc.open("/proc/thread-self/ns/net", NetworkLibc.O_RDONLY | NetworkLibc.O_CLOEXEC);
-            if (original < 0) { failure = new AgentFsException(NetworkLibc.LastErrno, "cannot open this process's network namespace"); return; }
+            int original = LibC.open("/proc/thread-self/ns/net", LibC.O_RDONLY | LibC.O_CLOEXEC);
+            if (original < 0) { failure = new AgentFsException(LibC.LastErrno, "cannot open this process's network namespace"); return; }
             int fd = -1;
             Socket? listener = null;
             try
             {
-                if (NetworkLibc.unshare(NetworkLibc.CLONE_NEWNET) != 0)
-                    throw new AgentFsException(NetworkLibc.LastErrno, "cannot create a network namespace for --net allow= (it needs root, or CAP_SYS_ADMIN)");
-                fd = NetworkLibc.open("/proc/thread-self/ns/net", NetworkLibc.O_RDONLY | NetworkLibc.O_CLOEXEC);
-                if (fd < 0) throw new AgentFsException(NetworkLibc.LastErrno, "cannot open the sandbox's network namespace");
-                NetworkLibc.BringLoopbackUp();
+                if (LibC.unshare(LibC.CLONE_NEWNET) != 0)
+                    throw new AgentFsException(LibC.LastErrno, "cannot create a network namespace for --net allow= (it needs root, or CAP_SYS_ADMIN)");
+                fd = LibC.open("/proc/thread-self/ns/net", LibC.O_RDONLY | LibC.O_CLOEXEC);
+                if (fd < 0) throw new AgentFsException(LibC.LastErrno, "cannot open the sandbox's network namespace");
+                SandboxCalls.BringLoopbackUp();
                 listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
                 listener.Listen(128);
@@ -55,14 +56,14 @@ internal sealed class SandboxNetworkNamespace : IDisposable
             catch (Exception e)
             {
                 listener?.Dispose();
-                if (fd >= 0) NetworkLibc.close(fd);
+                if (fd >= 0) LibC.close(fd);
                 failure = e;
             }
             finally
             {
                 // The thread ends here; going back anyway keeps it harmless should the runtime ever reuse it.
-                NetworkLibc.setns(original, NetworkLibc.CLONE_NEWNET);
-                NetworkLibc.close(original);
+                LibC.setns(original, LibC.CLONE_NEWNET);
+                LibC.close(original);
             }
         }) { Name = "agentfs-netns", IsBackground = true };
         thread.Start();
@@ -79,12 +80,12 @@ internal sealed class SandboxNetworkNamespace : IDisposable
     /// </summary>
     public static SandboxNetworkNamespace FromHelper(int pid, int listenerFd)
     {
-        int fd = NetworkLibc.open($"/proc/{pid}/ns/net", NetworkLibc.O_RDONLY | NetworkLibc.O_CLOEXEC);
-        if (fd < 0) throw new AgentFsException(NetworkLibc.LastErrno, "cannot open the sandbox's network namespace");
-        int socket = SandboxLibc.TakeDescriptorOf(pid, listenerFd);
+        int fd = LibC.open($"/proc/{pid}/ns/net", LibC.O_RDONLY | LibC.O_CLOEXEC);
+        if (fd < 0) throw new AgentFsException(LibC.LastErrno, "cannot open the sandbox's network namespace");
+        int socket = SandboxCalls.TakeDescriptorOf(pid, listenerFd);
         if (socket < 0)
         {
-            NetworkLibc.close(fd);
+            LibC.close(fd);
             throw new AgentFsException(Errno.EIO, $"cannot take the listening socket of the sandbox's network helper (pid {pid}, errno {-socket})");
         }
         return new SandboxNetworkNamespace(fd, new Socket(new SafeSocketHandle(socket, ownsHandle: true)));
@@ -93,8 +94,8 @@ internal sealed class SandboxNetworkNamespace : IDisposable
     /// <summary>Moves the calling thread into the namespace (processes it forks then start there).</summary>
     public static void Enter(int fd)
     {
-        if (NetworkLibc.setns(fd, NetworkLibc.CLONE_NEWNET) != 0)
-            throw new AgentFsException(NetworkLibc.LastErrno, "cannot enter the sandbox's network namespace");
+        if (LibC.setns(fd, LibC.CLONE_NEWNET) != 0)
+            throw new AgentFsException(LibC.LastErrno, "cannot enter the sandbox's network namespace");
     }
 
     /// <summary>Whether process <paramref name="pid"/> lives in this namespace (a check that the sandbox got it).</summary>
@@ -111,7 +112,7 @@ internal sealed class SandboxNetworkNamespace : IDisposable
     /// <summary>Closes the namespace's descriptor once the sandbox runs in it (the listener keeps serving).</summary>
     public void CloseDescriptor()
     {
-        if (Fd >= 0) NetworkLibc.close(Fd);
+        if (Fd >= 0) LibC.close(Fd);
         Fd = -1;
     }
 

@@ -6,6 +6,10 @@ public sealed class SandboxOptions
     /// <summary>The store file.</summary>
     public required string StorePath { get; init; }
 
+    /// <summary>The store's tuning (group commit, WAL), as <see cref="AgentStore.Open"/> takes it.</summary>
+    public StoreOptions Store { get; init; } = new();
+
+    /// <summary>The branch the sandbox works on.</summary>
     public string Branch { get; init; } = "main";
 
     /// <summary>Where the branch appears inside the sandbox (an existing directory); null: the store's base
@@ -24,6 +28,7 @@ public sealed class SandboxOptions
     /// <summary>Paths replaced by an empty directory (or an empty file, for a file).</summary>
     public IReadOnlyList<string> HiddenPaths { get; init; } = [];
 
+    /// <summary>What the sandbox may reach on the network: nothing (the default), the host's network, or an allow-list.</summary>
     public NetworkMode Network { get; init; } = NetworkMode.None;
 
     /// <summary>Who the command is inside (<c>--user</c>, see <see cref="SandboxUser"/>); null: the caller's own uid.</summary>

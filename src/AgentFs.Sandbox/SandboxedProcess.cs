@@ -1,4 +1,5 @@
 using AgentFs.Fuse.Protocol;
+using AgentFs.Native;
 
 namespace AgentFs.Sandbox;
 
@@ -46,6 +47,7 @@ public sealed class SandboxedProcess : IDisposable
     /// <summary>The branch's file system, held for writing (the lease) until Dispose.</summary>
     public AgentFileSystem FileSystem { get; }
 
+    /// <summary>The branch the sandbox works on.</summary>
     public string Branch => FileSystem.Branch;
 
     /// <summary>Where the branch appears inside the sandbox.</summary>
@@ -68,7 +70,7 @@ public sealed class SandboxedProcess : IDisposable
     public void Stop(int signal = 15)
     {
         if (Interlocked.Exchange(ref _stopping, 1) != 0 || Exit.IsCompleted) return;
-        foreach (int pid in SandboxProcesses.Find(Pid, includeInit: false)) Native.SandboxLibc.kill(pid, signal);
+        foreach (int pid in SandboxProcesses.Find(Pid, includeInit: false)) LibC.kill(pid, signal);
         _ = Task.Delay(_options.StopTimeout).ContinueWith(_ => _launcher.Kill(), TaskScheduler.Default);
     }
 

@@ -1,3 +1,5 @@
+using AgentFs.Native;
+
 namespace AgentFs.Sandbox;
 
 /// <summary>
@@ -51,7 +53,7 @@ internal static class UnprivilegedMode
     {
         if (!File.Exists(FuseDevice))
             return $"agentfs run needs {FuseDevice}, which this machine lacks: load the fuse module (modprobe fuse; package fuse3 for the rest)";
-        if (Native.SandboxLibc.access(FuseDevice, Native.SandboxLibc.R_OK | Native.SandboxLibc.W_OK) == 0)
+        if (LibC.access(FuseDevice, LibC.R_OK | LibC.W_OK) == 0)
             return null;
         string mode;
         try { mode = Convert.ToString((int)File.GetUnixFileMode(FuseDevice), 8).PadLeft(4, '0'); }

@@ -7,6 +7,7 @@ namespace AgentFs;
 /// </summary>
 public sealed class AgentFsException : Exception
 {
+    /// <summary>An error with its errno and its one-line message for a person.</summary>
     public AgentFsException(int errno, string message, Exception? inner = null) : base(message, inner) => Errno = errno;
 
     /// <summary>The errno this error maps to (see <see cref="AgentFs.Errno"/>).</summary>

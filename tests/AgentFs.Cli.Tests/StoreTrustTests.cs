@@ -70,7 +70,7 @@ public class StoreTrustTests : IClassFixture<ScriptFixture>
             Assert.Equal(0, Cli.Run("restore", sb.PathIn("b"), sb.PathIn("r")).ExitCode);
             Assert.Equal("600", Mode(sb.PathIn("r")));
         }
-        finally { Umask(oldMask); }
+        finally { _ = Umask(oldMask); }
         // A store the user made readable on purpose is left as it is.
         File.SetUnixFileMode(sb.StorePath, (UnixFileMode)Convert.ToInt32("644", 8));
         sb.Write("/more", "x").Ok();

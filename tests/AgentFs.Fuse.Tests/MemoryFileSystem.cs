@@ -112,7 +112,7 @@ internal sealed class MemoryFileSystem : IFuseFileSystem
         return node;
     }
 
-    private void FillAttr(Node node, ref FuseAttr attr)
+    private static void FillAttr(Node node, ref FuseAttr attr)
     {
         attr.Ino = node.Id;
         attr.Mode = node.Mode;

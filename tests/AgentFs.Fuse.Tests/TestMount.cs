@@ -69,18 +69,17 @@ internal sealed class TestMount : IDisposable
 
     public void Dispose()
     {
-        try
+        // A failed Session.Dispose is kept, not lost: it becomes the inner exception of "still mounted",
+        // or is rethrown once the mountpoint is gone.
+        Exception? disposeFailure = null;
+        try { Session.Dispose(); }
+        catch (Exception e) { disposeFailure = e; }
+        if (IsMounted(Path))
         {
-            Session.Dispose();
+            try { Run("umount", "-l", Path); } catch { /* reported below */ }
+            throw new InvalidOperationException($"{Path} was still mounted after Dispose", disposeFailure);
         }
-        finally
-        {
-            if (IsMounted(Path))
-            {
-                try { Run("umount", "-l", Path); } catch { /* reported below */ }
-                throw new InvalidOperationException($"{Path} was still mounted after Dispose");
-            }
-            Directory.Delete(Path);
-        }
+        Directory.Delete(Path);
+        if (disposeFailure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(disposeFailure);
     }
 }

@@ -32,7 +32,6 @@ public sealed class TempStore : IDisposable
     /// <summary>A hash over every path, type, mode, size, link target, content and mtime of a tree (lstat semantics).</summary>
     public static string TreeHash(string dir)
     {
-        using var sha = SHA256.Create();
         var entries = Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .OrderBy(p => p, StringComparer.Ordinal);
         var sb = new System.Text.StringBuilder();
@@ -46,7 +45,7 @@ public sealed class TempStore : IDisposable
                 sb.Append(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p))));
             sb.Append('\n');
         }
-        return Convert.ToHexString(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(sb.ToString())));
+        return Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sb.ToString())));
     }
 
     public void Dispose()

@@ -34,7 +34,7 @@ internal static class InitCommand
     {
         StoreAccess.CheckPath(storePath, "store path");
         StoreAccess.CheckPath(baseDir, "base directory");
-        using var store = AgentStore.Create(storePath, baseDir, new StoreOptions { ChunkSize = chunkSize });
+        using var store = AgentStore.Create(storePath, baseDir, StoreTuning.FromEnvironment() with { ChunkSize = chunkSize });
         if (json)
             io.WriteJson(new StoreJson(store.Path, store.BaseDirectoryPath, store.ChunkSize, store.StoreId, "main"));
         else

@@ -46,6 +46,7 @@ internal static class MountCommand
                 WritebackCache = !r.GetValue(noWriteback),
                 Passthrough = r.GetValue(passthrough),
                 Threads = Math.Max(1, r.GetValue(threads)),
+                Store = StoreTuning.FromEnvironment(),
                 Log = message =>
                 {
                     storeLog.Value?.Write(message);

@@ -75,6 +75,7 @@ internal static class RunCommand
             var options = new SandboxOptions
             {
                 StorePath = storePath,
+                Store = StoreTuning.FromEnvironment(),
                 Branch = branchName,
                 MountPath = r.GetValue(at),
                 Command = r.GetValue(command)!,

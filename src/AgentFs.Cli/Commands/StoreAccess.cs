@@ -10,7 +10,7 @@ internal static class StoreAccess
         AgentStore.Open(CheckPath(storePath, "store path"), new StoreOptions { ReadOnly = true });
 
     public static AgentStore OpenForWriting(string storePath) =>
-        AgentStore.Open(CheckPath(storePath, "store path"));
+        AgentStore.Open(CheckPath(storePath, "store path"), StoreTuning.FromEnvironment());
 
     /// <summary>A host path (store, base) must be a usable file name before it reaches the file system.</summary>
     public static string CheckPath(string path, string what)

@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 namespace AgentFs.Native;
 
 /// <summary>
-/// Direct libc calls. Paths are NUL-terminated byte strings because names on Linux are any bytes but
-/// '/' and NUL, which .NET strings cannot carry without loss.
+/// Direct libc calls: the one table of the library and of the projects over it (the FUSE adapter, the sandbox).
+/// The raw FUSE protocol keeps its own few (AgentFs.Fuse.Protocol's Libc), since it must not depend on AgentFs.
+/// Store paths are NUL-terminated byte strings because names on Linux are any bytes but '/' and NUL, which
+/// .NET strings cannot carry without loss; host paths the sandbox resolves (its own settings) are strings.
 /// </summary>
 internal static unsafe partial class LibC
 {
@@ -84,4 +86,83 @@ internal static unsafe partial class LibC
     public static nint openat2(int dirfd, byte* path, OpenHow* how, nuint size) => syscall_openat2(SYS_openat2, dirfd, path, how, size);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    // The sandbox (AgentFs.Sandbox): descriptors handed to the launcher's child, the terminal, namespaces,
+    // the loopback of a network namespace, the scan of host sockets.
+
+    public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+    public const short POLLIN = 0x001;
+    public const int R_OK = 4, W_OK = 2;
+    public const int CLONE_NEWNET = 0x40000000;
+    public const int AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
+    public const uint SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914;
+    public const short IFF_UP = 0x1, IFF_RUNNING = 0x40;
+    public const uint STATX_TYPE = 0x1;
+    public const ushort S_IFMT = 0xF000, S_IFSOCK = 0xC000;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint read(int fd, byte* buf, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint write(int fd, byte* buf, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int poll(PollFd* fds, nuint nfds, int timeout);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int tcgetpgrp(int fd);
+
+    [LibraryImport("libc")]
+    public static partial int getpgrp();
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pidfd_open(int pid, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pidfd_getfd(int pidfd, int targetfd, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup3(int oldfd, int newfd, int flags);
+
+    /// <summary>access(2): whether the real user may open the path so (the sandbox's checks before it starts).</summary>
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int unshare(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, nuint request, byte* arg);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint realpath(string path, nint resolved);
+
+    [LibraryImport("libc")]
+    public static partial void free(nint p);
 }

@@ -188,7 +188,7 @@ public sealed partial class AgentFileSystem
             // and every large read waits for the disk. A large read is the mount's own readahead of a
             // sequential reader: ask for the next stretch now, so the disk works while the data travels.
             if (dest.Length >= SequentialReadSize && got == dest.Length && offset + got < st.Size)
-                LibC.posix_fadvise(fd, offset + got, 2L * dest.Length, LibC.POSIX_FADV_WILLNEED);
+                _ = LibC.posix_fadvise(fd, offset + got, 2L * dest.Length, LibC.POSIX_FADV_WILLNEED);
         }
         finally { BaseDirectory.Close(fd); }
     }

@@ -17,7 +17,7 @@ public sealed partial class AgentFileSystem
 
     private static List<byte[]> SplitPath(string path)
     {
-        if (path.IndexOf('\0') >= 0) throw new AgentFsException(Errno.EINVAL, $"path {path.Replace("\0", "\\0")} contains a NUL byte");
+        if (path.Contains('\0')) throw new AgentFsException(Errno.EINVAL, $"path {path.Replace("\0", "\\0")} contains a NUL byte");
         var parts = new List<byte[]>();
         foreach (var p in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {

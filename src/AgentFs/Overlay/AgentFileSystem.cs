@@ -418,7 +418,7 @@ public sealed partial class AgentFileSystem : IDisposable
         {
             _store.Write((c, tx) =>
             {
-                _tableWriter ??= new MemTableWriter(c);
+                _tableWriter ??= new MemTableWriter(c, _store.Options.CommitLog);
                 _tableWriter.Write(table, Branch);
                 if (table.IsEmpty && durable)
                     StoreDatabase.NonQuery(c, "INSERT OR REPLACE INTO meta(key, value) VALUES('last_sync_ns', $v)", tx, ("$v", AgentStore.NowNs()));
@@ -431,7 +431,7 @@ public sealed partial class AgentFileSystem : IDisposable
             }
             _recordCache?.Committed(table);
             _flushing = null;
-            if (MemTableWriter.TraceCommits) Console.Error.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
+            _store.Options.CommitLog?.WriteLine($"agentfs: commit {table.Inodes.Count} inodes {table.Chunks.Count} chunks {table.DirtyBytes >> 10} KiB in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms durable={durable}");
         }
         catch (Exception e)
         {

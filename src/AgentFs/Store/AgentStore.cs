@@ -103,9 +103,8 @@ public sealed partial class AgentStore : IDisposable
     }
 
     private readonly Thread? _checkpointer;
-    /// <summary>A WAL this large is copied into the store at once (PASSIVE). AGENTFS_WAL_CHECKPOINT_MB changes it.</summary>
-    private static readonly long WalCheckpointBytes =
-        long.TryParse(Environment.GetEnvironmentVariable("AGENTFS_WAL_CHECKPOINT_MB"), out long mb) ? mb << 20 : 16L << 20;
+    /// <summary>A WAL this large is copied into the store at once (PASSIVE): <see cref="StoreOptions.WalCheckpointBytes"/>.</summary>
+    private long WalCheckpointBytes => Options.WalCheckpointBytes;
     /// <summary>What a started-over WAL is cut back to (journal_size_limit).</summary>
     private const long WalSizeLimit = 16L << 20;
     private readonly ManualResetEventSlim _stopping = new(false);
@@ -355,8 +354,8 @@ public sealed partial class AgentStore : IDisposable
 
     private Microsoft.Win32.SafeHandles.SafeFileHandle? _walHandle;
 
-    /// <summary>AGENTFS_WAL_WRITEBACK=0 turns <see cref="StartWalWriteback"/> off, for measurements.</summary>
-    private static readonly bool WalWriteback = Environment.GetEnvironmentVariable("AGENTFS_WAL_WRITEBACK") != "0";
+    /// <summary><see cref="StoreOptions.WalWriteback"/> false turns <see cref="StartWalWriteback"/> off, for measurements.</summary>
+    private bool WalWriteback => Options.WalWriteback;
 
     /// <summary>
     /// After a commit that was not synced: start writing the WAL's new pages to disk now (sync_file_range,

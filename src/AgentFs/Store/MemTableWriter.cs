@@ -12,13 +12,16 @@ namespace AgentFs.Store;
 internal sealed class MemTableWriter : IDisposable
 {
     /// <summary>AGENTFS_TRACE_COMMITS=1: one line per commit and per phase of it on stderr.</summary>
-    internal static readonly bool TraceCommits = Environment.GetEnvironmentVariable("AGENTFS_TRACE_COMMITS") == "1";
+    private readonly TextWriter? _commitLog;
 
     private readonly RawStatement _putDentry, _delDentry, _putInode, _delInode, _putChunk, _delChunk, _delChunks;
     private readonly OperationLogWriter _ops;
 
-    public MemTableWriter(SqliteConnection c)
+    /// <param name="c">The store's writer connection.</param>
+    /// <param name="commitLog">Where each commit's phase times are written (StoreOptions.CommitLog); null: nowhere.</param>
+    public MemTableWriter(SqliteConnection c, TextWriter? commitLog)
     {
+        _commitLog = commitLog;
         _putDentry = new RawStatement(c, "INSERT OR REPLACE INTO dentries(parent, name, layer, ino, type) VALUES(?1,?2,?3,?4,?5)");
         _delDentry = new RawStatement(c, "DELETE FROM dentries WHERE parent=?1 AND name=?2 AND layer=?3");
         _putInode = new RawStatement(c,
@@ -74,8 +77,7 @@ internal sealed class MemTableWriter : IDisposable
                 .Bind(21, rec.XattrsFromBase ? 1L : 0L).Execute();
         }
         long tInodes = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (TraceCommits)
-            Console.Error.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
+        _commitLog?.WriteLine($"agentfs: apply dentries {System.Diagnostics.Stopwatch.GetElapsedTime(t0, tDentries).TotalMilliseconds:F1} ms, chunks {System.Diagnostics.Stopwatch.GetElapsedTime(tDentries, tChunks).TotalMilliseconds:F1} ms, inodes {System.Diagnostics.Stopwatch.GetElapsedTime(tChunks, tInodes).TotalMilliseconds:F1} ms");
         if (t.Ops.Count > 0)
             _ops.Write(t.Ops, branch, layer);
     }

@@ -1,7 +1,11 @@
 namespace AgentFs;
 
-/// <summary>Settings of a store; the chunk size is fixed when the store is created.</summary>
-public sealed class StoreOptions
+/// <summary>
+/// Settings of a store; the chunk size is fixed when the store is created. The library's tuning is read from
+/// here only, never from the environment: a program that wants environment variables maps them (the command's
+/// StoreTuning does).
+/// </summary>
+public sealed record StoreOptions
 {
     /// <summary>Granularity of copy-up and storage of file data (bytes, a power of two from 4 KiB to 1 MiB).</summary>
     public int ChunkSize { get; init; } = 64 * 1024;
@@ -17,4 +21,14 @@ public sealed class StoreOptions
 
     /// <summary>Open without writing anything (no migration, no lease, no WAL checkpoint).</summary>
     public bool ReadOnly { get; init; }
+
+    /// <summary>A WAL this large is copied into the store at once (a PASSIVE checkpoint, which waits for nobody).</summary>
+    public long WalCheckpointBytes { get; init; } = 16L << 20;
+
+    /// <summary>After a commit that was not synced, start writing the WAL's new pages to disk (sync_file_range), so
+    /// the next fsync finds little left to write. Off only to measure what it brings.</summary>
+    public bool WalWriteback { get; init; } = true;
+
+    /// <summary>Where each group commit reports its size and time, one line each (for profiling); null: nowhere.</summary>
+    public TextWriter? CommitLog { get; init; }
 }

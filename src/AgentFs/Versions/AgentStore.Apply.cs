@@ -51,7 +51,7 @@ public sealed partial class AgentStore
         return result;
     }
 
-    /// <summary>The checks and steps of <see cref="Apply"/> without writing anything; conflicts are returned, not thrown.</summary>
+    /// <summary>The checks and steps of <see cref="Apply(string, string, ApplyOptions, IProgress{VersionProgress}?, CancellationToken)"/> without writing anything; conflicts are returned, not thrown.</summary>
     public ApplyResult PlanApply(string reference, string targetDirectory, ApplyOptions? options = null)
     {
         using var session = OpenApply(reference, options?.IncludeVcs ?? false);

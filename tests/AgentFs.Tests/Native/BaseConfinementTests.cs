@@ -54,10 +54,10 @@ public class BaseConfinementTests
         Exception? error = null;
         var thread = new Thread(() =>
         {
-            setfsuid(65534);
+            _ = setfsuid(65534);
             try { action(); }
             catch (Exception ex) { error = ex; }
-            finally { setfsuid(0); }
+            finally { _ = setfsuid(0); }
         });
         thread.Start();
         thread.Join();

@@ -1,69 +1,16 @@
 using System.Runtime.InteropServices;
+using AgentFs.Native;
+using static AgentFs.Native.LibC;
 
 namespace AgentFs.Sandbox.Native;
 
-/// <summary>The few libc calls the launcher needs to hand descriptors to its child.</summary>
-internal static unsafe partial class SandboxLibc
+/// <summary>
+/// The sandbox's helpers over libc: pipes and descriptors handed to the launcher's child, the loopback of a
+/// network namespace, the type and real path of host files. The declarations are the library's, in
+/// <see cref="LibC"/>: one table.
+/// </summary>
+internal static unsafe class SandboxCalls
 {
-    public const int O_CLOEXEC = 0x80000;
-    public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
-    public const short POLLIN = 0x001;
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int pipe2(int* fds, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int fcntl(int fd, int cmd, int arg);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int close(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint read(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint write(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int poll(PollFd* fds, nuint nfds, int timeout);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int kill(int pid, int sig);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int tcgetpgrp(int fd);
-
-    [LibraryImport("libc")]
-    public static partial int getpgrp();
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    public static partial uint GetEuid();
-
-    public const int R_OK = 4, W_OK = 2;
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int pidfd_open(int pid, uint flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int pidfd_getfd(int pidfd, int targetfd, uint flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int dup3(int oldfd, int newfd, int flags);
-
-    /// <summary>access(2): whether the real user may open the path so (the sandbox's checks before it starts).</summary>
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int access(string path, int mode);
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    public static int LastErrno => Marshal.GetLastPInvokeError();
-
     /// <summary>A pipe, both ends close-on-exec.</summary>
     public static (int Read, int Write) Pipe()
     {
@@ -152,5 +99,40 @@ internal static unsafe partial class SandboxLibc
         do n = write(fd, &value, 1);
         while (n < 0 && LastErrno == 4);
         return n == 1;
+    }
+
+
+    /// <summary>The path with every symlink resolved, or null when it does not exist.</summary>
+    public static string? RealPath(string path)
+    {
+        nint p = realpath(path, 0);
+        if (p == 0) return null;
+        try { return Marshal.PtrToStringUTF8(p); }
+        finally { free(p); }
+    }
+
+    /// <summary>The file type bits of <paramref name="path"/> (not following a last symlink), or 0 when it cannot be read.</summary>
+    public static ushort FileType(string path)
+    {
+        byte* buffer = stackalloc byte[256];
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, buffer) != 0) return 0;
+        return (ushort)(*(ushort*)(buffer + 28) & S_IFMT); // struct statx: stx_mode at offset 28 on every architecture
+    }
+
+    /// <summary>Sets the loopback interface of the calling thread's network namespace up (a new one starts down).</summary>
+    public static void BringLoopbackUp()
+    {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw new AgentFsException(LastErrno, "cannot open a socket to set up the sandbox's loopback");
+        try
+        {
+            byte* ifreq = stackalloc byte[40]; // struct ifreq: char ifr_name[16], then a union (ifr_flags: short)
+            new Span<byte>(ifreq, 40).Clear();
+            "lo"u8.CopyTo(new Span<byte>(ifreq, 16));
+            if (ioctl(fd, SIOCGIFFLAGS, ifreq) != 0) throw new AgentFsException(LastErrno, "cannot read the sandbox's loopback flags");
+            *(short*)(ifreq + 16) |= IFF_UP | IFF_RUNNING;
+            if (ioctl(fd, SIOCSIFFLAGS, ifreq) != 0) throw new AgentFsException(LastErrno, "cannot set the sandbox's loopback up");
+        }
+        finally { close(fd); }
     }
 }

@@ -13,6 +13,7 @@ public ref struct FuseDirWriter
     private readonly Span<byte> _buffer;
     private int _length;
 
+    /// <summary>A writer that fills <paramref name="buffer"/> (the reply's payload) from its start.</summary>
     public FuseDirWriter(Span<byte> buffer)
     {
         _buffer = buffer;
@@ -69,14 +70,17 @@ public ref struct FuseDirPlusWriter
     private readonly Span<byte> _buffer;
     private int _length;
 
+    /// <summary>A writer that fills <paramref name="buffer"/> (the reply's payload) from its start.</summary>
     public FuseDirPlusWriter(Span<byte> buffer)
     {
         _buffer = buffer;
         _length = 0;
     }
 
+    /// <summary>Bytes written so far.</summary>
     public readonly int Length => _length;
 
+    /// <summary>No entry was written yet.</summary>
     public readonly bool IsEmpty => _length == 0;
 
     /// <summary>

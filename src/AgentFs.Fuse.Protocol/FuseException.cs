@@ -3,6 +3,7 @@ namespace AgentFs.Fuse.Protocol;
 /// <summary>Mounting, serving or unmounting failed. <see cref="Errno"/> is the Linux errno behind it, if any.</summary>
 public sealed class FuseException : IOException
 {
+    /// <summary>A failure described by <paramref name="message"/>, with the errno behind it (0: none) named after it.</summary>
     public FuseException(string message, int errno = 0, Exception? inner = null)
         : base(errno == 0 ? message : $"{message} ({ErrnoText(errno)})", inner)
     {
@@ -10,6 +11,7 @@ public sealed class FuseException : IOException
         HResult = errno;
     }
 
+    /// <summary>The Linux errno behind the failure, or 0.</summary>
     public int Errno { get; }
 
     internal static string ErrnoText(int errno) =>

@@ -46,6 +46,7 @@ public readonly struct FuseContext
     /// <summary>Thread group id of the calling process (0 for requests the kernel makes on its own, e.g. writeback).</summary>
     public uint Pid { get; }
 
+    /// <summary>The request being served.</summary>
     public FuseOpcode Opcode { get; }
 
     /// <summary>
