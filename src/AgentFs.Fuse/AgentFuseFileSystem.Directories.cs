@@ -15,6 +15,7 @@ public sealed partial class AgentFuseFileSystem
         public List<DirectoryEntry>? Entries;
     }
 
+    /// <inheritdoc/>
     public int OpenDir(in FuseContext context, ulong nodeId, int flags, ref FuseOpenOut open)
     {
         try
@@ -49,6 +50,7 @@ public sealed partial class AgentFuseFileSystem
         return lo;
     }
 
+    /// <inheritdoc/>
     public int ReadDir(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirWriter writer)
     {
         try
@@ -66,6 +68,7 @@ public sealed partial class AgentFuseFileSystem
         catch (Exception e) { return Fail(e); }
     }
 
+    /// <inheritdoc/>
     public int ReadDirPlus(in FuseContext context, ulong nodeId, ulong fh, long offset, ref FuseDirPlusWriter writer)
     {
         try
@@ -113,6 +116,7 @@ public sealed partial class AgentFuseFileSystem
         catch (Exception e) { return Fail(e); }
     }
 
+    /// <inheritdoc/>
     public int ReleaseDir(in FuseContext context, ulong nodeId, ulong fh)
     {
         _dirs.TryRemove(fh, out _);

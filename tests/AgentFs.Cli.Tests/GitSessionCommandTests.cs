@@ -194,7 +194,7 @@ public class GitSessionCommandTests
         using var s = new GitSessionFixture("proj");
         s.AgentCommitsTwiceAndLeavesEdits("proj");
         Agent(Path.Combine(s.Work, "proj"), "gc", "-q", "--prune=now");
-        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(s.Work, "proj/.git/objects")).Where(d => Path.GetFileName(d).Length == 2));
+        Assert.DoesNotContain(Directory.EnumerateDirectories(Path.Combine(s.Work, "proj/.git/objects")), d => Path.GetFileName(d).Length == 2);
         s.Replay();
         string mbox = s.PathIn("series.mbox");
         Cli.Run("patch", s.StorePath, "--commits", "-o", mbox).Ok();

@@ -4,6 +4,8 @@ namespace AgentFs;
 /// size each). Reported after every step of SQLite's online backup.</summary>
 public readonly record struct BackupProgress(long PagesCopied, long PageCount, int PageSize)
 {
+    /// <summary>The bytes copied so far: <see cref="PagesCopied"/> pages of <see cref="PageSize"/> bytes.</summary>
     public long BytesCopied => PagesCopied * PageSize;
+    /// <summary>The size of the database being copied, in bytes: <see cref="PageCount"/> pages of <see cref="PageSize"/> bytes.</summary>
     public long TotalBytes => PageCount * PageSize;
 }

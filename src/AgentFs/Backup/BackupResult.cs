@@ -8,5 +8,6 @@ namespace AgentFs;
 public sealed record BackupResult(string StorePath, string OutputPath, string BaseDirectory, string StoreId,
     long PageCount, int PageSize, TimeSpan Elapsed, int LeasesCleared)
 {
+    /// <summary>The size of the backup written, in bytes: <see cref="PageCount"/> pages of <see cref="PageSize"/> bytes.</summary>
     public long Bytes => PageCount * PageSize;
 }

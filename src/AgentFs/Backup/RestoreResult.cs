@@ -5,5 +5,6 @@ namespace AgentFs;
 public sealed record RestoreResult(string BackupPath, string StorePath, string BaseDirectory, bool BaseDirectoryExists,
     string StoreId, bool Replaced, long PageCount, int PageSize, TimeSpan Elapsed, int LeasesCleared)
 {
+    /// <summary>The size of the store restored, in bytes: <see cref="PageCount"/> pages of <see cref="PageSize"/> bytes.</summary>
     public long Bytes => PageCount * PageSize;
 }

@@ -24,6 +24,7 @@ public sealed class OperationQuery
     /// </summary>
     public string? PathGlob { get; init; }
 
+    /// <summary>Only operations of the process with this id.</summary>
     public int? Pid { get; init; }
 
     /// <summary>Only operations of processes with this name (as /proc/PID/comm gave it: at most 15 bytes).</summary>

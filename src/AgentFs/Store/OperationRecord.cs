@@ -15,6 +15,7 @@ namespace AgentFs;
 public sealed record OperationRecord(long Seq, long TimeNs, string Branch, long Layer, string Op, string? Path, string? To,
     ulong Ino, long Bytes, int Pid, uint Uid, string ProcessName)
 {
+    /// <summary><see cref="TimeNs"/> as a UTC time (to the 100 ns tick).</summary>
     public DateTimeOffset Time => DateTimeOffset.UnixEpoch.AddTicks(TimeNs / 100);
 
     /// <summary>The checkpoint a marker stands for.</summary>

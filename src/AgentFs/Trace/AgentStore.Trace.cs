@@ -8,7 +8,7 @@ public sealed partial class AgentStore
     /// that added them, with the conversation url, model and contributor taken from each checkpoint's metadata.
     /// A REF is <c>base</c>, a checkpoint id, or a branch name; <paramref name="from"/> defaults to base and
     /// <paramref name="to"/> to the head of <paramref name="branch"/>. The states and the changed paths are those of
-    /// <see cref="Diff"/> (the same <see cref="ResolveState"/>, so a branch open for writing in this process is
+    /// <see cref="Diff(string, string)"/> (the same <see cref="ResolveState"/>, so a branch open for writing in this process is
     /// traced with its pending changes, and the same cost: in proportion to the changes). See
     /// <see cref="TraceBuilder"/> for how lines and conversations are found, and the record's
     /// <c>metadata["dev.agentfs"]</c> for every changed path.

@@ -9,7 +9,7 @@ namespace AgentFs;
 /// Builds the Agent Trace record of the change from one state of a store to another.
 ///
 /// Which paths: those of the diff (<see cref="DiffSession"/>: the same state resolution and change list as
-/// <see cref="AgentStore.Diff"/>, at a cost in proportion to the changes). Directories are left out. A file the
+/// <see cref="AgentStore.Diff(string, string)"/>, at a cost in proportion to the changes). Directories are left out. A file the
 /// diff calls deleted at one path and added at another with the same inode (moved, then changed) is a rename
 /// here, as are the diff's own renames (identical content).
 ///

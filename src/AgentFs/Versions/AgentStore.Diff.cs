@@ -16,7 +16,7 @@ public sealed partial class AgentStore
         return session.Changes;
     }
 
-    /// <summary>Like <see cref="Diff"/>, with git's --stat figures (lines added and deleted) of each change
+    /// <summary>Like <see cref="Diff(string, string)"/>, with git's --stat figures (lines added and deleted) of each change
     /// (<see cref="GitFormat.Stat"/> prints them as git does).</summary>
     public IReadOnlyList<FileStat> DiffStat(string fromRef, string toRef)
     {

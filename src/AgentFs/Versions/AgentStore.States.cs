@@ -36,7 +36,7 @@ public sealed partial class AgentStore
 
     /// <summary>
     /// A read-only view of any state (base, a checkpoint, a branch head), for reading files of a version:
-    /// e.g. the content of a path a <see cref="Diff"/> named. Dispose it when done.
+    /// e.g. the content of a path a <see cref="Diff(string, string)"/> named. Dispose it when done.
     /// </summary>
     public AgentFileSystem OpenState(string reference) => OpenStateFileSystem(ResolveState(reference));
 

@@ -17,8 +17,11 @@ public sealed class ChangeList<T> : IReadOnlyList<T>
     /// <summary>Changes inside <c>.git</c>, <c>.hg</c> or <c>.jj</c> left out (0 with <see cref="DiffOptions.IncludeVcs"/>).</summary>
     public int VcsLeftOut { get; }
 
+    /// <summary>The number of changes in the list.</summary>
     public int Count => _items.Count;
+    /// <summary>The change at <paramref name="index"/>, in the list's order.</summary>
     public T this[int index] => _items[index];
+    /// <summary>The changes, in the list's order.</summary>
     public IEnumerator<T> GetEnumerator() => _items.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

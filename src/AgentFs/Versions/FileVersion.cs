@@ -18,12 +18,18 @@ public sealed class FileVersion
     public ulong Ino { get; }
     /// <summary>The whole st_mode: type and permission bits.</summary>
     public uint Mode { get; }
+    /// <summary>The size in bytes (st_size).</summary>
     public long Size { get; }
+    /// <summary>The device number of a character or block device (st_rdev).</summary>
     public ulong Rdev { get; }
+    /// <summary>A symlink's target as the bytes stored (null for anything but a symlink).</summary>
     public byte[]? RawLinkTarget { get; }
 
+    /// <summary>The type, from the S_IFMT bits of <see cref="Mode"/>.</summary>
     public FileType Type => TypeOf(Mode);
+    /// <summary>The permission bits of <see cref="Mode"/> (with setuid, setgid and sticky), without the type.</summary>
     public uint Permissions => Mode & PosixMode.PermissionMask;
+    /// <summary>A symlink's target decoded as UTF-8 (null for anything but a symlink).</summary>
     public string? LinkTarget => RawLinkTarget == null ? null : Encoding.UTF8.GetString(RawLinkTarget);
 
     /// <summary>The mode git records: 100644 or 100755 for a file (by the owner's x bit), 120000, 040000; 0 for what git cannot hold.</summary>

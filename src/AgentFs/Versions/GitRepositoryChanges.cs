@@ -8,19 +8,15 @@ public sealed record GitBranchChanges(string Name, string Commit, int NewCommits
 /// commits reachable from the session's refs and not from the base's (per branch, and on HEAD), and whether the
 /// working tree holds changes not committed on top of HEAD.
 /// </summary>
-public sealed record GitRepositoryChanges(
-    /// <summary>The repository's directory, relative to the session's root ("" for the root itself).</summary>
-    string Path,
-    /// <summary>The branch HEAD names (null when HEAD is detached).</summary>
-    string? HeadBranch,
-    /// <summary>The commit HEAD points at in the session (null for an unborn branch).</summary>
-    string? Head,
-    /// <summary>Commits on HEAD that the base's repository does not have.</summary>
-    int NewCommits,
-    /// <summary>Branches (refs/heads) with commits the base does not have.</summary>
-    IReadOnlyList<GitBranchChanges> Branches,
-    /// <summary>The working tree differs from HEAD (changes not committed, ignored files left out): a final patch carries them.</summary>
-    bool HasUncommittedChanges)
+/// <param name="Path">The repository's directory, relative to the session's root ("" for the root itself).</param>
+/// <param name="HeadBranch">The branch HEAD names (null when HEAD is detached).</param>
+/// <param name="Head">The commit HEAD points at in the session (null for an unborn branch).</param>
+/// <param name="NewCommits">Commits on HEAD that the base's repository does not have.</param>
+/// <param name="Branches">Branches (refs/heads) with commits the base does not have.</param>
+/// <param name="HasUncommittedChanges">The working tree differs from HEAD (changes not committed, ignored files left
+/// out): a final patch carries them.</param>
+public sealed record GitRepositoryChanges(string Path, string? HeadBranch, string? Head, int NewCommits,
+    IReadOnlyList<GitBranchChanges> Branches, bool HasUncommittedChanges)
 {
     /// <summary>The repository's directory for messages: "." for the root.</summary>
     public string DisplayPath => Path.Length == 0 ? "." : Path;
