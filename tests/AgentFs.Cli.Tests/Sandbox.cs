@@ -21,7 +21,12 @@ public sealed class Sandbox : IDisposable
         File.WriteAllBytes(Path.Combine(BaseDir, "src", "lib", "blob.bin"), Enumerable.Range(0, 70_000).Select(i => (byte)(i * 7)).ToArray());
         Directory.CreateDirectory(Path.Combine(BaseDir, "empty"));
         File.CreateSymbolicLink(Path.Combine(BaseDir, "link"), "a.txt");
+        // Modes are set, not left to the process's umask (CI machines run with 0002 as well as 0022).
+        File.SetUnixFileMode(Path.Combine(BaseDir, "a.txt"), (UnixFileMode)Convert.ToInt32("644", 8));
         File.SetUnixFileMode(Path.Combine(BaseDir, "src", "main.c"), (UnixFileMode)Convert.ToInt32("755", 8));
+        File.SetUnixFileMode(Path.Combine(BaseDir, "src", "lib", "blob.bin"), (UnixFileMode)Convert.ToInt32("644", 8));
+        foreach (var d in new[] { "src", Path.Combine("src", "lib"), "empty" })
+            File.SetUnixFileMode(Path.Combine(BaseDir, d), (UnixFileMode)Convert.ToInt32("755", 8));
         BaseHash = TreeHash(BaseDir);
         if (init) Cli.Run("init", StorePath, "--base", BaseDir).Ok();
     }
