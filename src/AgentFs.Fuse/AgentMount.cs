@@ -13,6 +13,9 @@ public sealed class AgentMountOptions
     /// <summary>FUSE passthrough for read-only opens of untouched base files (kernel >= 6.9, CAP_SYS_ADMIN).
     /// The kernel does not combine it with the writeback cache, so this turns the writeback cache off.</summary>
     public bool Passthrough { get; init; }
+    /// <summary>Zero-message opendir (OPENDIR answered ENOSYS): no OPENDIR and RELEASEDIR per directory read, and the
+    /// kernel caches every listing. Default: on; AGENTFS_FUSE_OPENDIR=1 turns it off (for measurements).</summary>
+    public bool ZeroMessageOpenDir { get; init; } = Environment.GetEnvironmentVariable("AGENTFS_FUSE_OPENDIR") != "1";
     public int Threads { get; init; } = Math.Max(2, Environment.ProcessorCount);
     public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromHours(1);
     /// <summary>Group commit interval of the store (see <see cref="StoreOptions.CommitInterval"/>).</summary>
@@ -89,7 +92,7 @@ public sealed class AgentMount : IDisposable
         {
             RefuseMountInsideBase(store, mp);
             fs = store.OpenFileSystem(options.Branch, options.ReadOnly);
-            var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough, Log = options.Log };
+            var adapter = new AgentFuseFileSystem(fs, options.EntryTimeout) { Passthrough = options.Passthrough, Log = options.Log, ZeroMessageOpenDir = options.ZeroMessageOpenDir };
             var fuseOptions = FuseOptions(options);
             FuseSession session;
             try { session = FuseSession.Mount(mp, adapter, fuseOptions); }
