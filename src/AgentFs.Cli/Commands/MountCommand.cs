@@ -23,13 +23,14 @@ internal static class MountCommand
         var branch = CommonOptions.Branch();
         var background = new Option<bool>("--background") { Description = "Return once mounted; a detached process serves the mount" };
         var readOnly = new Option<bool>("--read-only") { Description = "Mount read-only (no lease: other writers may hold the branch)" };
-        var noWriteback = new Option<bool>("--no-writeback-cache") { Description = "Send every write to the store at once instead of through the kernel's writeback cache" };
+        var writeback = new Option<bool>("--writeback-cache") { Description = "Collect writes in the kernel's writeback cache and send them later in large requests (fewer requests for many small writes to one file, one more per open and per create)" };
+        var noWriteback = new Option<bool>("--no-writeback-cache") { Description = "Send every write to the store at once (the default)", Hidden = true };
         var passthrough = new Option<bool>("--passthrough") { Description = "Let the kernel read unchanged base files directly (FUSE passthrough; turns the writeback cache off; while a base file is read this way, opening it for writing fails with ETXTBSY)" };
         var threads = new Option<int>("--threads") { Description = "Reader threads on /dev/fuse", DefaultValueFactory = _ => Math.Max(2, Environment.ProcessorCount) };
         var ready = new Option<bool>("--signal-ready") { Hidden = true };
         var cmd = new Command("mount", "Mount a branch of a store at an empty directory (foreground until unmounted)")
         {
-            store, mountPoint, branch, background, readOnly, noWriteback, passthrough, threads, ready,
+            store, mountPoint, branch, background, readOnly, writeback, noWriteback, passthrough, threads, ready,
         };
         cmd.SetAction(r =>
         {
@@ -43,7 +44,7 @@ internal static class MountCommand
             {
                 Branch = r.GetValue(branch)!,
                 ReadOnly = r.GetValue(readOnly),
-                WritebackCache = !r.GetValue(noWriteback),
+                WritebackCache = r.GetValue(writeback) && !r.GetValue(noWriteback),
                 Passthrough = r.GetValue(passthrough),
                 Threads = Math.Max(1, r.GetValue(threads)),
                 Store = StoreTuning.FromEnvironment(),
@@ -57,7 +58,7 @@ internal static class MountCommand
             {
                 var args = new List<string> { storePath, mp, "--branch", options.Branch, "--threads", options.Threads.ToString() };
                 if (options.ReadOnly) args.Add("--read-only");
-                if (!options.WritebackCache) args.Add("--no-writeback-cache");
+                if (options.WritebackCache) args.Add("--writeback-cache");
                 if (options.Passthrough) args.Add("--passthrough");
                 return StartInBackground(io, args, mp);
             }
