@@ -10,11 +10,14 @@
 # Environment:
 #   REPS=N             repetitions (default 3, QUICK: 1); systems are interleaved within each repetition
 #   QUICK=1            small sizes, for checking the suite itself
-#   SYSTEMS="..."      subset/order of: native overlay fuse-overlayfs agentfs agentfs-passthrough agentfs-nowb
+#   SYSTEMS="..."      subset/order of: native overlay fuse-overlayfs agentfs agentfs-passthrough agentfs-wb agentfs-nowb
 #                      agentfs-run (each workload inside `agentfs run`, timed there; not in the default list)
-#                      (default: all but agentfs-nowb; agentfs-passthrough only if `agentfs mount` has
-#                      --passthrough; agentfs-nowb is agentfs with --no-writeback-cache)
-#   WORKLOADS="..."    subset of: seqread-cold seqread-warm seqwrite randrw smallfiles git npm make checkpoint
+#                      (default: all but agentfs-wb and agentfs-nowb; agentfs-passthrough only if `agentfs mount`
+#                      has --passthrough; agentfs-wb is agentfs with --writeback-cache, agentfs-nowb with
+#                      --no-writeback-cache, the default since issue 11)
+#   WORKLOADS="..."    subset of: seqread-cold seqread-warm seqwrite randrw smallfiles git tree npm make checkpoint
+#                      (tree: a checkout in the base directory: warm `git status`, warm read of every file,
+#                      `cp -a` of it into the mount)
 #   ROTATE=0           keep the systems in the same order in every repetition (default: rotate it)
 #   NO_README=1        do not rewrite the README section (results/latest.json and ratios.svg are still written)
 #   WL_RESULTS=DIR     write latest.json and ratios.svg there instead of benchmarks/workloads/results
@@ -59,7 +62,7 @@ NPM_SEED=/var/tmp/agentfs-workloads-npm-cache
 SRC_SHM="/dev/shm/agentfs-workloads-src.$$"
 RESULTS="${WL_RESULTS:-$here/results}"
 [[ -n ${WL_RESULTS:-} ]] && NO_README=1
-ALL_WORKLOADS="seqread-cold seqread-warm seqwrite randrw smallfiles git npm make checkpoint"
+ALL_WORKLOADS="seqread-cold seqread-warm seqwrite randrw smallfiles git tree npm make checkpoint"
 WORKLOADS="${WORKLOADS:-$ALL_WORKLOADS}"
 
 START=$EPOCHSECONDS
@@ -185,7 +188,8 @@ for s in $SYSTEMS; do
   case $s in
     overlay) grep -qw overlay /proc/filesystems || continue ;;
     agentfs-passthrough) [[ $MOUNT_HELP == *"--passthrough"* ]] || { log "agentfs mount has no --passthrough; skipping agentfs-passthrough"; continue; } ;;
-    agentfs-nowb) [[ $MOUNT_HELP == *"--no-writeback-cache"* ]] || continue ;;
+    agentfs-nowb) [[ $MOUNT_HELP == *"--no-writeback-cache"* || $MOUNT_HELP == *"--writeback-cache"* ]] || continue ;;
+    agentfs-wb) [[ $MOUNT_HELP == *"--writeback-cache"* ]] || { log "agentfs mount has no --writeback-cache (it is the default there); skipping agentfs-wb"; continue; } ;;
     native|fuse-overlayfs|agentfs|agentfs-run) ;;
     *) die "unknown system $s" ;;
   esac
@@ -195,6 +199,7 @@ agentfs_mount_opts() {
   case $1 in
     agentfs-passthrough) echo "--passthrough" ;;
     agentfs-nowb) echo "--no-writeback-cache" ;;
+    agentfs-wb) echo "--writeback-cache" ;;
   esac
 }
 
@@ -229,6 +234,11 @@ sed -n "1,${first}p" "$FIX/gitfiles" | "${G[@]}" add --pathspec-from-file=-
 git clone -q --bare --no-hardlinks "file://$gsrc" "$FIX/repo.git"
 git -C "$FIX/repo.git" gc -q
 rm -rf "$gsrc"
+if [[ " $WORKLOADS " == *" tree "* ]]; then
+  # the tree workload: a checkout that is part of the base directory (the agent's project, never written)
+  git clone -q --no-hardlinks "file://$FIX/repo.git" "$BASE/checkout"
+  git -C "$BASE/checkout" status --porcelain >/dev/null   # the index's stat data is current: status reads no file
+fi
 
 NPM_OK=0
 if [[ " $WORKLOADS " == *" npm "* ]]; then
@@ -368,6 +378,7 @@ inputs_for() {
   local gcc_dir; gcc_dir=$(dirname "$(gcc -print-prog-name=cc1)")
   case $1 in
     git) echo "$FIX/repo.git $BASE/proj /usr/lib/git-core $(readlink -f "$(command -v git)")" ;;
+    tree) echo "$BASE/checkout /usr/lib/git-core $(readlink -f "$(command -v git)" "$(command -v cp)")" ;;
     npm) echo "$FIX/npm-cache $BASE/proj /usr/lib/node_modules/npm $(readlink -f "$(command -v node)")" ;;
     make) echo "$BASE/build $gcc_dir $(readlink -f "$(command -v gcc)" "$(command -v as)" "$(command -v ld)" "$(command -v make)")" ;;
     randrw) echo "$BASE/data/rand.bin $(readlink -f "$(command -v fio)" 2>/dev/null) $TOOLS" ;;

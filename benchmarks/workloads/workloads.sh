@@ -93,6 +93,16 @@ wl_git() {
   # the checked-out files hash to what the index says (git status trusts stat data; this reads every file)
   verify git-content bash -c "diff <(git -C '$MNT/clone' ls-files -s | awk '{ print \$2 }') <(cd '$MNT/clone' && git ls-files -z | xargs -0 git hash-object --) >/dev/null || { echo 'checked-out content differs from the index'; exit 1; }"
 }
+wl_tree() { # a checkout in the base directory: the agent's loop of status, reads and copies (each warm)
+  git -C "$MNT/checkout" status --porcelain >/dev/null
+  tm git-status-base git -C "$MNT/checkout" status --porcelain || return 1
+  verify git-status-base-clean bash -c "out=\$(git -C '$MNT/checkout' status --porcelain) && [[ -z \$out ]] || { echo \"git status lists: \$(head -c 300 <<<\"\$out\")\"; exit 1; }"
+  find "$MNT/checkout" -path "$MNT/checkout/.git" -prune -o -type f -print0 | xargs -0 cat >/dev/null
+  tm tree-read-warm bash -c "find '$MNT/checkout' -path '$MNT/checkout/.git' -prune -o -type f -print0 | xargs -0 cat >/dev/null" || return 1
+  tm cp-a cp -a "$BASE/checkout" "$MNT/copy" || return 1
+  sync
+  verify cp-a-content diff -r --no-dereference "$BASE/checkout" "$MNT/copy"
+}
 wl_npm() {
   tm npm-install bash -c "cd '$MNT/proj' && npm install --offline --cache '$FIX/npm-cache' --no-audit --no-fund --loglevel=error" || return 1
   sync

@@ -25,6 +25,7 @@ SYSTEM_TITLES = {
     "agentfs": "AgentFs",
     "agentfs-passthrough": "AgentFs passthrough",
     "agentfs-nowb": "AgentFs no writeback",
+    "agentfs-wb": "AgentFs writeback",
     "agentfs-run": "AgentFs in agentfs run",
 }
 COLORS = {
@@ -33,6 +34,7 @@ COLORS = {
     "agentfs": "#54A24B",
     "agentfs-passthrough": "#B279A2",
     "agentfs-nowb": "#72B7B2",
+    "agentfs-wb": "#B279A2",
     "agentfs-run": "#E45756",
 }
 
@@ -49,6 +51,9 @@ ROWS = [
     ("smallfiles-delete", "smallfiles", "... delete", None, True),
     ("git-clone", "git", "`git clone` ({git_files} files, 3 commits)", 2.0, False),
     ("git-status", "git", "`git status` in the clone", None, False),
+    ("git-status-base", "tree", "`git status` in a base checkout ({git_files} files), warm", 1.3, False),
+    ("tree-read-warm", "tree", "read every file of that checkout, warm", 1.5, False),
+    ("cp-a", "tree", "`cp -a` of that checkout into the mount", 3.0, False),
     ("npm-install", "npm", "`npm install --offline` ({npm_deps})", 2.0, False),
     ("npm-rm", "npm", "`rm -rf node_modules`", 3.0, False),
     ("make-j2", "make", "`make -j2` ({build} C files)", 1.5, False),

@@ -35,12 +35,15 @@ agentfs init "$work/store.agentfs" --base "$base" >/dev/null
 AGENTFS_FUSE_STATS=$stats agentfs mount "$work/store.agentfs" "$mnt" --background "$@" >"$work/mount.out"
 pid=$(tail -1 "$work/mount.out")
 
-snapshot() { kill -USR1 "$pid"; for _ in $(seq 50); do [[ -s $stats ]] && tail -1 "$stats" | grep -q '^all' && break; sleep 0.1; done; sleep 0.2; }
+snapshot() { # the counts since the last snapshot, alone in $stats (USR1 reports them and starts again)
+  : >"$stats"; kill -USR1 "$pid"
+  for _ in $(seq 100); do grep -q '^all' "$stats" 2>/dev/null && break; sleep 0.1; done
+}
 count() { # label ops cmd...: the command twice to warm up (the first run's reads leave attributes to refresh), then counted
   local label=$1 ops=$2; shift 2
   bash -c "$*" >/dev/null 2>&1 || true
   bash -c "$*" >/dev/null 2>&1 || true
-  snapshot; : >"$stats"
+  snapshot
   bash -c "$*" >/dev/null 2>&1 || { echo "FAILED: $label" >&2; }
   snapshot
   printf '== %s (%s operations)\n' "$label" "$ops"
@@ -58,7 +61,7 @@ count "git status, base checkout, warm" 1 "git -C '$mnt/repo' status --porcelain
 count "find + read of every file of the checkout, warm" "$files" "cd '$mnt/repo' && find . -path ./.git -prune -o -type f -print0 | xargs -0 cat"
 count "ls -lR of the checkout, warm" "$dirs" "ls -lR '$mnt/repo'"
 mkdir -p "$mnt/many"
-snapshot; : >"$stats"
+snapshot
 python3 -c "
 import os, sys
 d = sys.argv[1]; b = b'x' * 4096
@@ -68,13 +71,13 @@ snapshot; printf '== create + write 4 KiB + close (%s files)\n' "$N"
 awk -v ops="$N" 'NR > 1 && NF >= 3 { gsub(",", "", $2); printf "  %-14s %8d  %6.2f per op\n", $1, $2, $2 / ops }' "$stats"
 count "stat of those files" "$N" "python3 -c 'import os,sys
 for i in range(int(sys.argv[2])): os.stat(f\"{sys.argv[1]}/f{i}\")' '$mnt/many' $N"
-snapshot; : >"$stats"
+snapshot
 python3 -c "
 import os, sys
 for i in range(int(sys.argv[2])): os.unlink(f'{sys.argv[1]}/f{i}')" "$mnt/many" "$N"
 snapshot; printf '== unlink (%s files)\n' "$N"
 awk -v ops="$N" 'NR > 1 && NF >= 3 { gsub(",", "", $2); printf "  %-14s %8d  %6.2f per op\n", $1, $2, $2 / ops }' "$stats"
-snapshot; : >"$stats"
+snapshot
 cp -a "$base/repo" "$mnt/copy"
 snapshot; printf '== cp -a of the checkout into the mount (%s files)\n' "$files"
 awk -v ops="$files" 'NR > 1 && NF >= 3 { gsub(",", "", $2); printf "  %-14s %8d  %6.2f per op\n", $1, $2, $2 / ops }' "$stats"
