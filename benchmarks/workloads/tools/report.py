@@ -262,10 +262,11 @@ def markdown(res, svg_rel):
     L.append("Systems: **native** is a plain copy of the base directory; **overlayfs** is the kernel's "
              "(`mount -t overlay`); **fuse-overlayfs** the Debian package "
              f"({m.get('fuse_overlayfs') or 'version unknown'}); **AgentFs** is `agentfs mount` with its defaults "
-             "(kernel writeback cache)." +
+             "(write-through since issue 11; before it, the kernel's writeback cache)." +
              (" **AgentFs passthrough** is `agentfs mount --passthrough`." if "agentfs-passthrough" in systems else
               " AgentFs passthrough was not measured: `agentfs mount` has no `--passthrough` option in this build.") +
-             (" **AgentFs no writeback** is `agentfs mount --no-writeback-cache`." if "agentfs-nowb" in systems else ""))
+             (" **AgentFs no writeback** is `agentfs mount --no-writeback-cache`." if "agentfs-nowb" in systems else "") +
+             (" **AgentFs writeback** is `agentfs mount --writeback-cache`." if "agentfs-wb" in systems else ""))
     L.append("")
     L.append(f"Latest run: {m['date']}, {'QUICK (smoke) run, ' if m['quick'] else ''}{m['reps']} repetition(s), "
              f"agentfs {m['agentfs_commit']}, Linux {m['kernel']}, {m['cpus']} CPUs, {m['mem_gib']} GiB RAM, "
