@@ -5,7 +5,7 @@
 #
 #   sudo NEW_DLL=... NEW_OPTS="..." OLD_DLL=... OLD_OPTS="..." bash benchmarks/workloads/tools/pair-bench.sh [ROW...]
 #
-# ROWs: py200 gitstatus treeread smallfiles write4k (default: all). RUNS=N pairs (default 10).
+# ROWs: py200 gitstatus treeread smallfiles write4k make clone (default: the first five). RUNS=N pairs (default 10).
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -26,6 +26,7 @@ import os, sys
 for i in range(200):
     with open(os.path.join(sys.argv[1], f"f{i:03}.txt"), "w") as f: f.write("x" * 1000)' "$base/small"
 git clone -q --no-hardlinks "$repo" "$base/repo"
+python3 "$here/gen_build.py" "$base/build" 30
 for side in new old; do
   dll=$NEW_DLL opts=${NEW_OPTS:-}
   [[ $side == old ]] && dll=$OLD_DLL opts=${OLD_OPTS:-}
@@ -59,6 +60,8 @@ cmd() { # row side
     treeread) echo "sh -c 'cd $m/repo && find . -path ./.git -prune -o -type f -print0 | xargs -0 cat >/dev/null'" ;;
     smallfiles) echo "python3 $work/smallfiles.py $m" ;;
     write4k) echo "sh -c 'dd if=/dev/zero of=$m/w.bin bs=4k count=4096 conv=fsync status=none && rm $m/w.bin'" ;;
+    make) echo "sh -c 'make -C $m/build -j2 -s >/dev/null && make -C $m/build -s clean'" ;;
+    clone) echo "sh -c 'git clone -q --no-hardlinks $base/repo $m/clone && rm -rf $m/clone'" ;;
   esac
 }
 for row in "${rows[@]}"; do
