@@ -19,6 +19,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)  
 command -v cc >/dev/null || need+=(gcc)
 command -v npm >/dev/null || need+=(npm)
 command -v curl >/dev/null || need+=(curl)  # --net allow= tests
+command -v clang >/dev/null || command -v clang-14 >/dev/null || need+=(clang)  # ./agentfs links the command with Native AOT
+dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)  # ... which links zlib
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -28,7 +30,8 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet build AgentFs.sln -c Release -v q -nologo 2>&1 | grep -E "error|Build succeeded" | head -50
-# Build ./agentfs now (ReadyToRun publish, ~15 s), not inside the first test that runs it under a timeout.
+# Build ./agentfs now (a Native AOT publish, a few minutes; ReadyToRun without clang, ~15 s), once for all the
+# test projects, not inside the first test that runs it under a timeout.
 ./agentfs --version >/dev/null || echo "building ./agentfs failed; the tests that run it will say why"
 status=0
 for proj in tests/*/*.csproj; do

@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Spectre.Console;
 
 namespace AgentFs.Cli;
@@ -52,18 +52,11 @@ public sealed class CommandIo
         Interactive = InteractionSupport.No,
     });
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    /// <summary>Writes one JSON document (snake_case keys, every key always present) and a newline. The type info comes
+    /// from <see cref="CliJson.Document"/> (generated code: the published command is a Native AOT program).</summary>
+    public void WriteJson<T>(T value, JsonTypeInfo<T> type)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
-    /// <summary>Writes one JSON document (snake_case keys, every key always present) and a newline.</summary>
-    public void WriteJson<T>(T value)
-    {
-        Out.Write(JsonSerializer.Serialize(value, JsonOptions));
+        Out.Write(JsonSerializer.Serialize(value, type));
         Out.Write('\n');
     }
 }

@@ -143,7 +143,7 @@ public sealed class AgentMount : IDisposable
         try
         {
             string file = Path.Combine(runtimeDirectory, $"{record.Pid}-{(uint)record.MountPoint.GetHashCode():x8}.json");
-            File.WriteAllText(file, JsonSerializer.Serialize(record));
+            File.WriteAllText(file, JsonSerializer.Serialize(record, MountRegistryJson.Default.MountRecord));
             return file;
         }
         catch (Exception) { return ""; }
@@ -158,7 +158,7 @@ public sealed class AgentMount : IDisposable
         foreach (string f in Directory.EnumerateFiles(registry, "*.json"))
         {
             MountRecord? r;
-            try { r = JsonSerializer.Deserialize<MountRecord>(File.ReadAllText(f)); }
+            try { r = JsonSerializer.Deserialize(File.ReadAllText(f), MountRegistryJson.Default.MountRecord); }
             catch (Exception) { continue; }
             if (r == null) continue;
             if (Directory.Exists($"/proc/{r.Pid}") && IsMountPoint(r.MountPoint)) list.Add(r);
@@ -309,7 +309,7 @@ public sealed class AgentMount : IDisposable
         try
         {
             Directory.CreateDirectory(RegistryDirectory);
-            File.WriteAllText(FailureFile(record.Pid), JsonSerializer.Serialize(new MountFailure(record.MountPoint, message)));
+            File.WriteAllText(FailureFile(record.Pid), JsonSerializer.Serialize(new MountFailure(record.MountPoint, message), MountRegistryJson.Default.MountFailure));
         }
         catch (Exception) { }
     }
@@ -324,7 +324,7 @@ public sealed class AgentMount : IDisposable
         try
         {
             var written = File.GetLastWriteTimeUtc(file);
-            var failure = JsonSerializer.Deserialize<MountFailure>(File.ReadAllText(file));
+            var failure = JsonSerializer.Deserialize(File.ReadAllText(file), MountRegistryJson.Default.MountFailure);
             File.Delete(file);
             // A record left by an earlier process that had the same pid is not this mount's.
             return failure != null && failure.MountPoint == record.MountPoint && written >= record.Started.UtcDateTime.AddSeconds(-1)
@@ -333,5 +333,5 @@ public sealed class AgentMount : IDisposable
         catch (Exception) { return null; }
     }
 
-    private sealed record MountFailure(string MountPoint, string Message);
+    internal sealed record MountFailure(string MountPoint, string Message);
 }

@@ -47,8 +47,11 @@ public sealed class TestUser : IDisposable
     public string Home { get; }
     public string ProgramDirectory { get; }
 
-    /// <summary>AgentFs.Cli.dll, run with dotnet.</summary>
+    /// <summary>The program: AgentFs.Cli (native, Native AOT) or AgentFs.Cli.dll (run with dotnet); see <see cref="ProgramCommand"/>.</summary>
     public string Program { get; }
+
+    /// <summary>How to start <see cref="Program"/>.</summary>
+    public string[] ProgramCommand => Program.EndsWith(".dll", StringComparison.Ordinal) ? ["dotnet", Program] : [Program];
 
     /// <summary>The user's control directory (agentfs run's socket, the registry of `agentfs status`).</summary>
     public string RuntimeDirectory => $"/tmp/agentfs-{Uid}";
@@ -78,7 +81,7 @@ public sealed class TestUser : IDisposable
     public RunResult Command(string cwd, params string[] command) => Wait(StartCommand(cwd, [], command), command);
 
     /// <summary>Starts agentfs ARGS as the user (setpriv execs it: the pid is agentfs's own); stdin is closed.</summary>
-    public Process Start(string cwd, params string[] args) => StartCommand(cwd, [], ["dotnet", Program, .. args]);
+    public Process Start(string cwd, params string[] args) => StartCommand(cwd, [], [.. ProgramCommand, .. args]);
 
     /// <summary>Starts <paramref name="command"/> as the user, after <paramref name="prefix"/> (run as root,
     /// e.g. a namespace to run in), with the user's own environment basics.</summary>

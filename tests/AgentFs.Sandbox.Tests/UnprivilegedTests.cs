@@ -44,7 +44,7 @@ public sealed class UnprivilegedTests : IDisposable
     private byte[] SessionFile(string path)
     {
         string output = _p.PathIn("fs-cat.out");
-        var r = _user.Command(_p.Root, "sh", "-c", "exec \"$@\" > " + output, "sh", "dotnet", _user.Program, "fs", _p.StorePath, "cat", path);
+        var r = _user.Command(_p.Root, ["sh", "-c", "exec \"$@\" > " + output, "sh", .. _user.ProgramCommand, "fs", _p.StorePath, "cat", path]);
         Assert.True(r.ExitCode == 0, r.ToString());
         return File.ReadAllBytes(output);
     }
@@ -152,7 +152,7 @@ public sealed class UnprivilegedTests : IDisposable
             ["unshare", "--user", "--", "bash", "-c",
                 "read -r _ && exec bash -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"' limit \"$@\"", "wait"],
             ["bash", "-c", "unshare --user true 2>/dev/null && echo 'user namespaces still work'; exec \"$@\"", "try",
-                "dotnet", _user.Program, "run", _p.StorePath, "--", "echo", "ran"]);
+                .. _user.ProgramCommand, "run", _p.StorePath, "--", "echo", "ran"]);
         // The maps can be written once unshare has made the namespace (before, the process is in ours: EPERM).
         string ours = new FileInfo("/proc/self/ns/user").LinkTarget!;
         Assert.True(SandboxProject.Eventually(() => new FileInfo($"/proc/{p.Id}/ns/user").LinkTarget is { } ns && ns != ours),

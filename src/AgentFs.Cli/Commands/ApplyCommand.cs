@@ -61,7 +61,7 @@ internal static class ApplyCommand
             {
                 // A script needs what is in the target now as data: the document, then the one line on stderr, exit 1.
                 io.WriteJson(new ApplyStoppedJson(b, Path.GetFullPath(dir), DryRun: false, Applied: false, Program.OneLine(e.Message),
-                    done.Select(Step).ToList(), notDone.Select(Step).ToList()));
+                    done.Select(Step).ToList(), notDone.Select(Step).ToList()), CliJson.Document.ApplyStoppedJson);
                 throw;
             }
             if (r.GetValue(json))
@@ -72,7 +72,7 @@ internal static class ApplyCommand
                     result.Skipped.Select(c => c.Path).ToList(),
                     result.DroppedBits.Select(d => new DroppedBitsJson(d.Path, Output.Formats.Mode(d.RequestedMode), Output.Formats.Mode(d.AppliedMode))).ToList(),
                     result.VcsLeftOut,
-                    result.GitBranches.Select(g => new GitBranchJson(g.Repository, g.SourceRef, g.Branch, g.Commit, g.NewCommits)).ToList()));
+                    result.GitBranches.Select(g => new GitBranchJson(g.Repository, g.SourceRef, g.Branch, g.Commit, g.NewCommits)).ToList()), CliJson.Document.ApplyJson);
                 return Program.ExitOk;
             }
             foreach (var c in result.Changes)

@@ -32,7 +32,7 @@ internal static class BackupCommand
                     s.Backup(outPath, r.GetValue(force), progress?.ForCopy(), token)));
             if (r.GetValue(json))
                 io.WriteJson(new BackupJson(result.StorePath, result.OutputPath, result.BaseDirectory, false, result.StoreId, result.Bytes,
-                    result.PageCount, result.PageSize, Math.Round(result.Elapsed.TotalSeconds, 3), result.LeasesCleared));
+                    result.PageCount, result.PageSize, Math.Round(result.Elapsed.TotalSeconds, 3), result.LeasesCleared), CliJson.Document.BackupJson);
             else
             {
                 io.Out.WriteLine($"backed up store {result.StorePath} to {result.OutputPath}: {Size.Text(result.Bytes)} in {Size.Seconds(result.Elapsed)}");

@@ -25,7 +25,7 @@ internal static class BranchCommand
         {
             using var s = StoreAccess.OpenForWriting(r.GetValue(store)!);
             var b = s.CreateBranch(r.GetValue(name)!, r.GetValue(from)!);
-            if (r.GetValue(json)) io.WriteJson(BranchJson.From(b, null));
+            if (r.GetValue(json)) io.WriteJson(BranchJson.From(b, null), CliJson.Document.BranchJson);
             else io.Out.WriteLine($"created branch {b.Name} from checkpoint {b.FromCheckpoint}");
             return Program.ExitOk;
         });

@@ -20,7 +20,7 @@ internal static class BranchesCommand
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
             var list = s.ListBranches().Select(b => BranchJson.From(b, s.LeaseHolder(b.Name))).ToList();
             if (r.GetValue(json))
-                io.WriteJson(new BranchesJson(list));
+                io.WriteJson(new BranchesJson(list), CliJson.Document.BranchesJson);
             else if (io.IsTerminal)
             {
                 var table = new Table().AddColumns("Branch", "From checkpoint", "Created (UTC)", "Writer pid");

@@ -29,7 +29,7 @@ internal static class BundleCommand
             var repository = s.WriteGitBundle(b, full, r.GetValue(repo));
             if (r.GetValue(json))
             {
-                io.WriteJson(GitOptions.ToJson(repository, full));
+                io.WriteJson(GitOptions.ToJson(repository, full), CliJson.Document.RepositoryJson);
                 return Program.ExitOk;
             }
             var refs = repository.Branches.Select(x => $"{x.Name} (+{x.NewCommits})");

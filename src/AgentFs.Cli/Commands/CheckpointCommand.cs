@@ -30,7 +30,7 @@ internal static class CheckpointCommand
             var pairs = ParseMeta(r.GetValue(meta) ?? []);
             using var s = StoreAccess.OpenForWriting(r.GetValue(store)!);
             var cp = s.Checkpoint(r.GetValue(branch)!, r.GetValue(message), pairs);
-            if (r.GetValue(json)) io.WriteJson(CheckpointJson.From(cp));
+            if (r.GetValue(json)) io.WriteJson(CheckpointJson.From(cp), CliJson.Document.CheckpointJson);
             else io.Out.WriteLine(cp.Id);
             return Program.ExitOk;
         });

@@ -49,7 +49,7 @@ internal static class DiffCommand
                     entries = changes.Select(c => ChangeJson.From(c, null)).ToList();
                     vcsLeftOut = changes.VcsLeftOut;
                 }
-                io.WriteJson(new DiffJson(fromRef, toRef, entries, vcsLeftOut));
+                io.WriteJson(new DiffJson(fromRef, toRef, entries, vcsLeftOut), CliJson.Document.DiffJson);
                 return Program.ExitOk;
             }
             else if (r.GetValue(nameStatus))

@@ -48,7 +48,7 @@ internal static class ExportCommand
             if (asJson)
             {
                 io.WriteJson(new ExportJson(s.Path, b, full, result.Entries, result.Files, result.Directories, result.Symlinks,
-                    result.HardLinks, result.Specials, result.ContentBytes, Math.Round(result.Elapsed.TotalSeconds, 3), result.Warnings));
+                    result.HardLinks, result.Specials, result.ContentBytes, Math.Round(result.Elapsed.TotalSeconds, 3), result.Warnings), CliJson.Document.ExportJson);
                 return Program.ExitOk;
             }
             io.Out.WriteLine($"exported branch {b} of store {s.Path} to {full}: {result.Entries} entries " +

@@ -81,7 +81,7 @@ internal static class FsCommand
                 }
             }
             else entries.Add(Describe(fs, p, NameOf(p), attrs));
-            if (asJson) io.WriteJson(new ListingJson(fs.Branch, p, entries));
+            if (asJson) io.WriteJson(new ListingJson(fs.Branch, p, entries), CliJson.Document.ListingJson);
             else WriteLong(io, entries);
             return Program.ExitOk;
         }));
@@ -144,7 +144,7 @@ internal static class FsCommand
             if (r.GetValue(json))
             {
                 byte[] data = fs.ReadAllBytes(target);
-                io.WriteJson(new ContentJson(fs.Branch, p, data.LongLength, Convert.ToBase64String(data)));
+                io.WriteJson(new ContentJson(fs.Branch, p, data.LongLength, Convert.ToBase64String(data)), CliJson.Document.ContentJson);
                 return Program.ExitOk;
             }
             io.FlushText();
@@ -177,7 +177,7 @@ internal static class FsCommand
             var e = Describe(fs, p, NameOf(p), fs.GetAttributes(p));
             if (r.GetValue(json))
             {
-                io.WriteJson(e);
+                io.WriteJson(e, CliJson.Document.FileJson);
                 return Program.ExitOk;
             }
             var rows = new List<(string, string)>

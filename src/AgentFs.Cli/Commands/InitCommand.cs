@@ -36,7 +36,7 @@ internal static class InitCommand
         StoreAccess.CheckPath(baseDir, "base directory");
         using var store = AgentStore.Create(storePath, baseDir, StoreTuning.FromEnvironment() with { ChunkSize = chunkSize });
         if (json)
-            io.WriteJson(new StoreJson(store.Path, store.BaseDirectoryPath, store.ChunkSize, store.StoreId, "main"));
+            io.WriteJson(new StoreJson(store.Path, store.BaseDirectoryPath, store.ChunkSize, store.StoreId, "main"), CliJson.Document.StoreJson);
         else
             io.Out.WriteLine($"created store {store.Path} over {store.BaseDirectoryPath} (branch main, chunk size {store.ChunkSize})");
         return Program.ExitOk;

@@ -23,7 +23,7 @@ internal static class LogCommand
             string b = r.GetValue(branch)!;
             var list = s.ListCheckpoints(b).Select(CheckpointJson.From).ToList();
             if (r.GetValue(json))
-                io.WriteJson(new LogJson(b, list));
+                io.WriteJson(new LogJson(b, list), CliJson.Document.LogJson);
             else if (io.IsTerminal)
             {
                 var table = new Table().AddColumns("Id", "Created (UTC)", "Branch", "Message", "Meta");

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentFs.Cli.Output;
@@ -22,12 +21,6 @@ internal static partial class OpsCommand
     private static readonly string[] FileOps =
         ["create", "mkdir", "mknod", "symlink", "link", "unlink", "rmdir", "rename", "write", "fallocate", "setattr", "setxattr", "removexattr"];
     private static readonly string[] AllOps = [.. FileOps, "checkpoint", "net"];
-
-    private static readonly JsonSerializerOptions JsonLines = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
 
     public static Command Create(CommandIo io)
     {
@@ -180,7 +173,7 @@ internal static partial class OpsCommand
 
     private static void WriteEvent(CommandIo io, OperationRecord e, bool json)
     {
-        if (json) io.Out.Write(JsonSerializer.Serialize(OperationJson.From(e), JsonLines));
+        if (json) io.Out.Write(JsonSerializer.Serialize(OperationJson.From(e), CliJson.Line.OperationJson));
         else io.Out.Write($"{Formats.Time(e.TimeNs)}\t{Formats.Cell(Who(e))}\t{e.Op}\t{Formats.Cell(What(e))}\t{BytesText(e)}");
         io.Out.Write('\n');
     }
@@ -203,7 +196,7 @@ internal static partial class OpsCommand
     {
         if (json)
         {
-            io.WriteJson(summary);
+            io.WriteJson(summary, CliJson.Document.OpsSummary);
             return;
         }
         if (io.IsTerminal)

@@ -59,7 +59,7 @@ internal static class PatchCommand
                         progress: progress?.ForVersion(p => $"patch: {p.Path}"),
                         cancellationToken: token))));
             if (r.GetValue(json))
-                io.WriteJson(new PatchJson(fromRef, toRef, full, summary.Files, summary.BinaryFiles, summary.LeftOut, summary.Bytes, summary.VcsLeftOut));
+                io.WriteJson(new PatchJson(fromRef, toRef, full, summary.Files, summary.BinaryFiles, summary.LeftOut, summary.Bytes, summary.VcsLeftOut), CliJson.Document.PatchJson);
             else
             {
                 string binary = summary.BinaryFiles > 0 ? $" ({summary.BinaryFiles} binary)" : "";
@@ -135,7 +135,7 @@ internal static class PatchCommand
         string full = Path.GetFullPath(StoreAccess.CheckPath(file, "output file"));
         var repository = WriteFile(full, stream => s.WriteGitCommits(toRef, stream, repo));
         int patches = repository.NewCommits + (repository.HasUncommittedChanges ? 1 : 0);
-        if (json) io.WriteJson(GitOptions.ToJson(repository, full));
+        if (json) io.WriteJson(GitOptions.ToJson(repository, full), CliJson.Document.RepositoryJson);
         else
             io.Out.WriteLine($"wrote {full}: {repository.NewCommits} commit{(repository.NewCommits == 1 ? "" : "s")} of git repository {repository.DisplayPath}" +
                 (repository.HasUncommittedChanges ? " and its uncommitted changes as a last patch" : "") +

@@ -29,7 +29,7 @@ internal static class RestoreCommand
                     AgentStore.Restore(backupPath, storePath, r.GetValue(force), progress?.ForCopy(), token)));
             if (r.GetValue(json))
                 io.WriteJson(new RestoreJson(result.BackupPath, result.StorePath, result.BaseDirectory, result.BaseDirectoryExists,
-                    result.StoreId, result.Replaced, result.Bytes, Math.Round(result.Elapsed.TotalSeconds, 3), result.LeasesCleared));
+                    result.StoreId, result.Replaced, result.Bytes, Math.Round(result.Elapsed.TotalSeconds, 3), result.LeasesCleared), CliJson.Document.RestoreJson);
             else
                 io.Out.WriteLine($"restored {result.StorePath} from backup {result.BackupPath}{(result.Replaced ? " (replacing the store that was there)" : "")}: " +
                                  $"{Size.Text(result.Bytes)} in {Size.Seconds(result.Elapsed)}");

@@ -24,7 +24,7 @@ internal static class RollbackCommand
                 throw new AgentFsException(Errno.EINVAL, $"'{text}' is not a checkpoint id; 'agentfs log {storePath} --branch {b}' lists them");
             using var s = StoreAccess.OpenForWriting(storePath);
             s.Rollback(b, id);
-            if (r.GetValue(json)) io.WriteJson(new RollbackJson(b, id));
+            if (r.GetValue(json)) io.WriteJson(new RollbackJson(b, id), CliJson.Document.RollbackJson);
             else io.Out.WriteLine($"branch {b} rolled back to checkpoint {id}");
             return Program.ExitOk;
         });

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AgentFs.Cli.Output;
 using AgentFs.Fuse;
 using AgentFs.Sandbox;
 
@@ -19,11 +20,9 @@ internal static class StatusCommand
             if (r.GetValue(json))
             {
                 // A sandbox is listed like a mount (its path inside as mountpoint), with a "sandbox" object more.
-                io.WriteJson(mounts.Select(m => (object)new { store = m.Store, branch = m.Branch, mountpoint = m.MountPoint, pid = m.Pid,
-                        started = m.Started, read_only = m.ReadOnly })
-                    .Concat(sandboxes.Select(s => new { store = s.Store, branch = s.Branch, mountpoint = s.MountPath, pid = s.Pid,
-                        started = s.Started, read_only = false,
-                        sandbox = new { command = s.Command, network = s.Network, sandbox_pid = s.SandboxPid } })).ToList());
+                io.WriteJson(mounts.Select(m => new StatusJson(m.Store, m.Branch, m.MountPoint, m.Pid, m.Started, m.ReadOnly, null))
+                    .Concat(sandboxes.Select(s => new StatusJson(s.Store, s.Branch, s.MountPath, s.Pid, s.Started, false,
+                        new SandboxStatusJson(s.Command, s.Network, s.SandboxPid)))).ToList(), CliJson.Document.ListStatusJson);
                 return Program.ExitOk;
             }
             if (mounts.Count == 0 && sandboxes.Count == 0)

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentFs.Native;
@@ -103,7 +104,7 @@ internal sealed class ControlClient
         s.SendTimeout = TimeoutMs;
         try
         {
-            byte[] line = JsonSerializer.SerializeToUtf8Bytes(request);
+            byte[] line = Encoding.UTF8.GetBytes(request.ToJsonString());
             try
             {
                 s.Send(line);

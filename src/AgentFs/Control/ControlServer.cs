@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentFs.Native;
@@ -161,10 +162,8 @@ internal sealed partial class ControlServer : IDisposable
 
     private static byte[] Reply(JsonObject reply)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(reply);
-        Array.Resize(ref json, json.Length + 1);
-        json[^1] = (byte)'\n';
-        return json;
+        // JsonNode writes itself (no reflection: the published command is a Native AOT program).
+        return Encoding.UTF8.GetBytes(reply.ToJsonString() + "\n");
     }
 
     private static JsonObject Error(int errno, string message) =>

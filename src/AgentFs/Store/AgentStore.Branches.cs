@@ -225,7 +225,7 @@ public sealed partial class AgentStore
     internal (CheckpointInfo Info, long NewTop) CheckpointCore(string branch, long top, string? message, IReadOnlyDictionary<string, string>? meta)
     {
         long now = NowNs();
-        string metaJson = JsonSerializer.Serialize(meta ?? new Dictionary<string, string>());
+        string metaJson = JsonSerializer.Serialize(meta ?? new Dictionary<string, string>(), CheckpointMetaJson.Default.IReadOnlyDictionaryStringString);
         var (id, newTop) = Write((c, tx) =>
         {
             long cur = (long)(StoreDatabase.Scalar(c, "SELECT top_layer FROM branches WHERE name=$b", tx, ("$b", branch))
@@ -255,7 +255,7 @@ public sealed partial class AgentStore
 
     private static CheckpointInfo ReadCheckpoint(SqliteDataReader rd) => new(rd.GetInt64(0), rd.GetString(1),
         rd.IsDBNull(2) ? null : rd.GetString(2),
-        rd.IsDBNull(3) ? new Dictionary<string, string>() : JsonSerializer.Deserialize<Dictionary<string, string>>(rd.GetString(3)) ?? new(),
+        rd.IsDBNull(3) ? new Dictionary<string, string>() : JsonSerializer.Deserialize(rd.GetString(3), CheckpointMetaJson.Default.DictionaryStringString) ?? new(),
         FromNs(rd.GetInt64(4)), rd.GetInt64(5));
 
     /// <summary>The checkpoints in a branch's history (its own and those it was branched from), newest first.</summary>

@@ -72,7 +72,7 @@ internal sealed class TraceBuilder
                 if (c.IsDirectory || movedAway.Contains(c)) continue;
                 movedFrom.TryGetValue(c, out var source);
                 var entry = Describe(c, source, steps, out var file);
-                if (entry != null) listed.Add(entry);
+                if (entry != null) listed.Add((JsonNode)entry);
                 if (file != null) files.Add(file);
             }
         }
@@ -312,7 +312,7 @@ internal sealed class TraceBuilder
     {
         var checkpoints = new JsonArray();
         foreach (var s in steps)
-            if (s.Checkpoint is { } cp) checkpoints.Add(CheckpointJson(cp));
+            if (s.Checkpoint is { } cp) checkpoints.Add((JsonNode)CheckpointJson(cp));
         var ours = new JsonObject
         {
             ["store"] = _store.Path,
