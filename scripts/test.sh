@@ -19,6 +19,7 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)  
 command -v cc >/dev/null || need+=(gcc)
 command -v npm >/dev/null || need+=(npm)
 command -v curl >/dev/null || need+=(curl)  # --net allow= tests
+command -v chromium >/dev/null || need+=(chromium)  # agentfs report, loaded in a headless browser
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
