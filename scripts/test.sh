@@ -21,6 +21,7 @@ command -v npm >/dev/null || need+=(npm)
 command -v curl >/dev/null || need+=(curl)  # --net allow= tests
 command -v clang >/dev/null || command -v clang-14 >/dev/null || need+=(clang)  # ./agentfs links the command with Native AOT
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)  # ... which links zlib
+command -v chromium >/dev/null || need+=(chromium)  # agentfs report, loaded in a headless browser
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

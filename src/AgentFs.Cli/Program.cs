@@ -94,6 +94,7 @@ public static class Program
             BranchCommand.Create(io),
             BranchesCommand.Create(io),
             LogCommand.Create(io),
+            ReportCommand.Create(io),
             RollbackCommand.Create(io),
             MountCommand.Create(io),
             UnmountCommand.Create(io),

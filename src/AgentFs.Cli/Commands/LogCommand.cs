@@ -7,7 +7,8 @@ namespace AgentFs.Cli.Commands;
 /// <summary>
 /// <c>agentfs log STORE [--branch B]</c>: the checkpoints in a branch's history (its own and those of the
 /// branches it started from), newest first. Text: one line per checkpoint,
-/// <c>ID\tCREATED\tBRANCH\tMESSAGE\tkey=value,...</c>.
+/// <c>ID\tCREATED\tBRANCH\tMESSAGE\tkey=value,...</c>. With --graph, the whole store as a tree (see <see cref="LogGraph"/>;
+/// only the given branch's history when --branch is passed).
 /// </summary>
 internal static class LogCommand
 {
@@ -16,11 +17,23 @@ internal static class LogCommand
         var store = CommonOptions.Store();
         var branch = CommonOptions.Branch();
         var json = CommonOptions.Json();
-        var cmd = new Command("log", "List the checkpoints of a branch, newest first") { store, branch, json };
+        var graph = new Option<bool>("--graph") { Description = "Draw every branch and checkpoint as a tree with what each changed (only --branch's history when given)" };
+        var cmd = new Command("log", "List the checkpoints of a branch, newest first") { store, branch, json, graph };
+        cmd.Validators.Add(r =>
+        {
+            if (r.GetValue(graph) && r.GetValue(json)) r.AddError("--graph and --json exclude each other");
+        });
         cmd.SetAction(r =>
         {
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
             string b = r.GetValue(branch)!;
+            if (r.GetValue(graph))
+            {
+                s.GetBranch(b);
+                bool onlyBranch = r.GetResult(branch) is { Implicit: false };
+                LogGraphWriter.Write(io, LogGraph.Build(s, onlyBranch ? b : null), s.BaseDirectoryPath);
+                return Program.ExitOk;
+            }
             var list = s.ListCheckpoints(b).Select(CheckpointJson.From).ToList();
             if (r.GetValue(json))
                 io.WriteJson(new LogJson(b, list), CliJson.Document.LogJson);

@@ -87,7 +87,7 @@ internal static class PatchCommand
         // The rename below replaces a link (never following it: HostileInputTests), but must not replace a store
         // (the one the patch comes from, or another) with the patch.
         if (new FileInfo(path).LinkTarget == null && File.Exists(path) && AgentStore.IsStoreFile(path))
-            throw new AgentFsException(Errno.EEXIST, $"cannot write {path}: it is an AgentFs store, which a patch never replaces; choose another path");
+            throw new AgentFsException(Errno.EEXIST, $"cannot write {path}: it is an AgentFs store, which a patch or report never replaces; choose another path");
         string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}.tmp");
         try
         {

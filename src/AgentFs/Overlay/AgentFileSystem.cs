@@ -308,6 +308,7 @@ public sealed partial class AgentFileSystem : IDisposable
     private void Log(string op, Caller? by, ulong ino, ulong parent = 0, byte[]? name = null, long bytes = 0,
         ulong toParent = 0, byte[]? toName = null, ulong exchanged = 0)
     {
+        if (!OperationLogEnabled) return;
         var caller = by ?? ThisProcess;
         var ops = _current.Ops;
         if (op == "write" && ops.Count > 0 && ops[^1] is { Op: "write" } last && last.Ino == ino && last.Caller == caller)
