@@ -206,18 +206,34 @@ public sealed class McpServerTests : IClassFixture<ScriptFixture>
     public void Stdout_carries_only_protocol_messages_and_the_server_ends_cleanly_when_stdin_closes()
     {
         using var sb = new Sandbox();
-        string requests = string.Join("\n",
-            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
-            """{"jsonrpc":"2.0","method":"notifications/initialized"}""",
-            """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"checkpoint","arguments":{"message":"from a pipe"}}}""") + "\n";
-        var r = _script.Run(null, requests, "mcp", sb.StorePath);
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Equal("", r.Stderr);
-        var replies = r.StdoutLines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var psi = new ProcessStartInfo(_script.Script, ["mcp", sb.StorePath])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.NewLine = "\n";
+        p.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
+        p.StandardInput.WriteLine("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+        p.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"checkpoint","arguments":{"message":"from a pipe"}}}""");
+        p.StandardInput.Flush();
+        // As a client does: read until the answer to the call, then close stdin and expect the server to end.
+        var replies = new List<JsonElement>();
+        while (!replies.Any(m => m.TryGetProperty("id", out var id) && id.GetInt32() == 2))
+        {
+            string line = p.StandardOutput.ReadLine() ?? throw new Xunit.Sdk.XunitException("stdout ended early; stderr: " + stderr.Result);
+            replies.Add(JsonDocument.Parse(line).RootElement.Clone()); // every line of stdout is a JSON-RPC message
+        }
+        p.StandardInput.Close();
+        string rest = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(30_000), "the server did not end after stdin closed");
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal("", stderr.Result);
+        Assert.Equal("", rest);
         Assert.All(replies, m => Assert.Equal("2.0", m.GetProperty("jsonrpc").GetString()));
         var call = replies.Single(m => m.GetProperty("id").GetInt32() == 2).GetProperty("result");
-        string id = call.GetProperty("content")[0].GetProperty("text").GetString()!;
-        Assert.Equal($"{id}\t", Cli.Run("log", sb.StorePath).Ok().StdoutLines[0][..(id.Length + 1)]);
+        string checkpointId = call.GetProperty("content")[0].GetProperty("text").GetString()!;
+        Assert.Equal($"{checkpointId}\t", Cli.Run("log", sb.StorePath).Ok().StdoutLines[0][..(checkpointId.Length + 1)]);
     }
 
     [Fact]
