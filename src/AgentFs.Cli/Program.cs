@@ -104,6 +104,7 @@ public static class Program
             ExportCommand.Create(io),
             TraceCommand.Create(io),
             OpsCommand.Create(io),
+            McpCommand.Create(io),
             DiffCommand.Create(io),
             PatchCommand.Create(io),
             BundleCommand.Create(io),

@@ -48,13 +48,16 @@ internal static class LogCommand
             }
             else
             {
-                foreach (var c in list)
-                    io.Out.WriteLine($"{c.Id}\t{c.Created}\t{c.Branch}\t{Formats.Cell(c.Message)}\t{Formats.Cell(MetaText(c.Meta))}");
+                foreach (var c in list) io.Out.WriteLine(TextLine(c));
             }
             return Program.ExitOk;
         });
         return cmd;
     }
+
+    /// <summary>One checkpoint as the text output lists it (also the MCP server's <c>log</c> tool).</summary>
+    internal static string TextLine(CheckpointJson c) =>
+        $"{c.Id}\t{c.Created}\t{c.Branch}\t{Formats.Cell(c.Message)}\t{Formats.Cell(MetaText(c.Meta))}";
 
     private static string MetaText(IReadOnlyDictionary<string, string> meta) =>
         string.Join(',', meta.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using AgentFs.Cli.Output;
 using Spectre.Console;
 
@@ -16,11 +15,8 @@ namespace AgentFs.Cli.Commands;
 /// checkpoint's is <c>checkpoint ID: MESSAGE</c>; a network event's is the proxy's line); a table on a terminal;
 /// JSON lines with --json. --summary groups the selected operations by process and by top-level directory.
 /// </summary>
-internal static partial class OpsCommand
+internal static class OpsCommand
 {
-    private static readonly string[] FileOps =
-        ["create", "mkdir", "mknod", "symlink", "link", "unlink", "rmdir", "rename", "write", "fallocate", "setattr", "setxattr", "removexattr"];
-    private static readonly string[] AllOps = [.. FileOps, "checkpoint", "net"];
 
     public static Command Create(CommandIo io)
     {
@@ -32,7 +28,7 @@ internal static partial class OpsCommand
         var path = new Option<string?>("--path") { Description = "Only paths matching GLOB ('*' also matches '/'; without wildcards: the path and everything under it)", HelpName = "GLOB" };
         var pid = new Option<int?>("--pid") { Description = "Only operations of process N", HelpName = "N" };
         var process = new Option<string?>("--process") { Description = "Only operations of processes named NAME (as in /proc/PID/comm)", HelpName = "NAME" };
-        var op = new Option<string?>("--op") { Description = "Only these operations: " + string.Join(',', AllOps), HelpName = "OP,..." };
+        var op = new Option<string?>("--op") { Description = "Only these operations: " + string.Join(',', OperationSelection.AllOps), HelpName = "OP,..." };
         var json = new Option<bool>("--json") { Description = "Print JSON lines, one event each (shapes: src/AgentFs.Cli/README.md)" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events while the branch is mounted or sandboxed" };
         var summary = new Option<bool>("--summary") { Description = "Group by process and by top-level directory: operations, bytes written, files touched" };
@@ -49,31 +45,10 @@ internal static partial class OpsCommand
             string storePath = r.GetValue(store)!;
             using var s = StoreAccess.OpenForReading(storePath);
             string b = r.GetValue(branch)!;
-            s.GetBranch(b);
-            var ops = ParseOps(r.GetValue(op));
-            long? after = r.GetValue(from) is { } f ? s.OperationTimeOf(f, asEnd: false) : null;
-            if (r.GetValue(since) is { } t) after = Math.Max(after ?? 0, ParseTime(t));
-            long? until = r.GetValue(to) is { } u ? s.OperationTimeOf(u, asEnd: true) : null;
-            if (until == long.MaxValue) until = null;
-            var query = new OperationQuery
-            {
-                Branch = b, AfterNs = after, UntilNs = until, PathGlob = r.GetValue(path), Pid = r.GetValue(pid),
-                ProcessName = r.GetValue(process), Ops = ops?.Where(o => FileOps.Contains(o)).ToList(),
-            };
-            bool wantFileOps = ops == null || ops.Any(o => FileOps.Contains(o));
-            bool wantMarkers = ops == null || ops.Contains("checkpoint");
-            bool wantNet = (ops == null || ops.Contains("net")) && query.PathGlob == null && query.Pid == null
-                && (query.ProcessName == null || query.ProcessName == "agentfs");
-            long netOffset = 0;
-
-            var events = new List<OperationRecord>();
-            if (wantFileOps) events.AddRange(s.ReadOperations(query));
-            long lastSeq = events.Count > 0 ? events.Max(e => e.Seq) : 0;
-            var markers = s.ReadCheckpointMarkers(b, after, until);
-            long lastCheckpoint = markers.Count > 0 ? markers.Max(m => m.CheckpointId!.Value) : 0;
-            if (wantMarkers && !r.GetValue(summary)) events.AddRange(markers);
-            if (wantNet) events.AddRange(NetworkLogLines.Read(storePath, b, ref netOffset).Where(e => e.TimeNs > (after ?? 0) && e.TimeNs <= (until ?? long.MaxValue)));
-            events.Sort(static (x, y) => x.TimeNs != y.TimeNs ? x.TimeNs.CompareTo(y.TimeNs) : x.Seq.CompareTo(y.Seq));
+            var selection = OperationSelection.Parse(s, storePath, b, r.GetValue(from), r.GetValue(to), r.GetValue(since),
+                r.GetValue(path), r.GetValue(pid), r.GetValue(process), r.GetValue(op));
+            long lastSeq = 0, lastCheckpoint = 0, netOffset = 0;
+            var events = selection.Read(s, withMarkers: !r.GetValue(summary), ref lastSeq, ref lastCheckpoint, ref netOffset);
 
             if (r.GetValue(summary))
             {
@@ -99,22 +74,7 @@ internal static partial class OpsCommand
             while (true)
             {
                 bool live = s.LiveWriterOf(b) != null;
-                var more = new List<OperationRecord>();
-                if (wantFileOps)
-                {
-                    var rows = s.ReadOperations(new OperationQuery
-                    {
-                        Branch = b, AfterNs = query.AfterNs, UntilNs = query.UntilNs, PathGlob = query.PathGlob, Pid = query.Pid,
-                        ProcessName = query.ProcessName, Ops = query.Ops, AfterSeq = lastSeq,
-                    });
-                    if (rows.Count > 0) lastSeq = rows[^1].Seq;
-                    more.AddRange(rows);
-                }
-                var newMarkers = s.ReadCheckpointMarkers(b, after, until, lastCheckpoint);
-                if (newMarkers.Count > 0) lastCheckpoint = newMarkers[^1].CheckpointId!.Value;
-                if (wantMarkers) more.AddRange(newMarkers);
-                if (wantNet) more.AddRange(NetworkLogLines.Read(storePath, b, ref netOffset));
-                more.Sort(static (x, y) => x.TimeNs != y.TimeNs ? x.TimeNs.CompareTo(y.TimeNs) : x.Seq.CompareTo(y.Seq));
+                var more = selection.Read(s, withMarkers: true, ref lastSeq, ref lastCheckpoint, ref netOffset);
                 foreach (var e in more) WriteEvent(io, e, json_);
                 io.Out.Flush();
                 if (last || stop.IsCancellationRequested) return Program.ExitOk;
@@ -131,35 +91,6 @@ internal static partial class OpsCommand
         return Program.ExitUsage;
     }
 
-    private static List<string>? ParseOps(string? text)
-    {
-        if (text == null) return null;
-        var list = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        foreach (var o in list)
-            if (!AllOps.Contains(o))
-                throw new AgentFsException(Errno.EINVAL, $"--op {o} is not an operation of the log; use some of {string.Join(',', AllOps)}");
-        if (list.Count == 0) throw new AgentFsException(Errno.EINVAL, $"--op is empty; use some of {string.Join(',', AllOps)}");
-        return list;
-    }
-
-    [GeneratedRegex(@"^(\d+)(s|m|h|d)$")]
-    private static partial Regex Duration();
-
-    /// <summary>--since: an RFC 3339 time or date (UTC when no offset is given), or a duration ago.</summary>
-    internal static long ParseTime(string text)
-    {
-        var m = Duration().Match(text.Trim());
-        if (m.Success && long.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n < 100_000_000)
-        {
-            var span = m.Groups[2].Value switch { "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n), _ => TimeSpan.FromDays(n) };
-            return (DateTimeOffset.UtcNow - span - DateTimeOffset.UnixEpoch).Ticks * 100;
-        }
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var t))
-            return (t - DateTimeOffset.UnixEpoch).Ticks * 100;
-        throw new AgentFsException(Errno.EINVAL,
-            $"--since '{text}' is not a time; use an RFC 3339 time (2025-11-24T11:13:00Z), a date (2025-11-24) or a duration ago (30s, 10m, 2h, 3d)");
-    }
-
     private static string Who(OperationRecord e) => e.Op == "checkpoint" ? "" : $"{e.ProcessName}[{e.Pid}]";
 
     private static string What(OperationRecord e) => e.Op switch
@@ -171,10 +102,14 @@ internal static partial class OpsCommand
 
     private static string BytesText(OperationRecord e) => e.Op is "checkpoint" or "net" ? "" : e.Bytes.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>One event as the text output prints it, without the newline (also the MCP server's <c>ops</c> tool).</summary>
+    internal static string TextLine(OperationRecord e) =>
+        $"{Formats.Time(e.TimeNs)}\t{Formats.Cell(Who(e))}\t{e.Op}\t{Formats.Cell(What(e))}\t{BytesText(e)}";
+
     private static void WriteEvent(CommandIo io, OperationRecord e, bool json)
     {
         if (json) io.Out.Write(JsonSerializer.Serialize(OperationJson.From(e), CliJson.Line.OperationJson));
-        else io.Out.Write($"{Formats.Time(e.TimeNs)}\t{Formats.Cell(Who(e))}\t{e.Op}\t{Formats.Cell(What(e))}\t{BytesText(e)}");
+        else io.Out.Write(TextLine(e));
         io.Out.Write('\n');
     }
 
@@ -210,7 +145,11 @@ internal static partial class OpsCommand
             }
             return;
         }
-        foreach (var g in summary.Processes) io.Out.WriteLine($"process\t{Formats.Cell(g.Name)}\t{g.Ops}\t{g.BytesWritten}\t{g.FilesTouched}");
-        foreach (var g in summary.Directories) io.Out.WriteLine($"directory\t{Formats.Cell(g.Name)}\t{g.Ops}\t{g.BytesWritten}\t{g.FilesTouched}");
+        foreach (var line in SummaryLines(summary)) io.Out.WriteLine(line);
     }
+
+    /// <summary>--summary as text: process lines, then directory lines (also the MCP server's <c>ops</c> tool).</summary>
+    internal static IEnumerable<string> SummaryLines(OpsSummary summary) =>
+        summary.Processes.Select(g => $"process\t{Formats.Cell(g.Name)}\t{g.Ops}\t{g.BytesWritten}\t{g.FilesTouched}")
+            .Concat(summary.Directories.Select(g => $"directory\t{Formats.Cell(g.Name)}\t{g.Ops}\t{g.BytesWritten}\t{g.FilesTouched}"));
 }
