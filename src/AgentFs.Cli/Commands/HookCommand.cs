@@ -40,7 +40,7 @@ internal static class HookCommand
         };
         var command = new Option<string?>("--command")
         {
-            Description = "How the hook starts agentfs (default: 'agentfs' when it is on PATH, else this program's path)",
+            Description = "How the hook starts agentfs: the program and its first arguments, separated by spaces (default: 'agentfs' when it is on PATH, else this program)",
             HelpName = "CMD",
         };
         var json = CommonOptions.Json();
@@ -66,7 +66,8 @@ internal static class HookCommand
             string project = Path.GetFullPath(r.GetValue(dir) ?? Environment.CurrentDirectory);
             if (!Directory.Exists(project))
                 throw new AgentFsException(Errno.ENOENT, $"project directory {project} does not exist; pass the agent's project with --dir");
-            var argv = new List<string>(r.GetValue(command) is { Length: > 0 } c ? [c] : DefaultCommand());
+            var argv = new List<string>(r.GetValue(command) is { } c && c.Split(' ', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } words
+                ? words : DefaultCommand());
             argv.AddRange(["hook", "run", "--harness", name]);
             if (storePath != null) argv.AddRange(["--store", storePath]);
             if (branchName != null) argv.AddRange(["--branch", branchName]);
