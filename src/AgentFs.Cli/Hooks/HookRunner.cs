@@ -47,7 +47,9 @@ internal static class HookRunner
             }
             var payload = stdinIsTerminal ? new HookPayload() : ReadPayload(stdin, harness, stderr);
             string cwd = payload.Cwd is { Length: > 0 } c && Path.IsPathRooted(c) ? c : Environment.CurrentDirectory;
+            Phase(stderr, "payload", started);
             var session = HookSession.Find(store, branch, cwd);
+            Phase(stderr, "session", started);
             if (session == null)
             {
                 Report(stderr, $"{harness} hook: no agentfs session contains {cwd} (no --store at install, not inside agentfs run, no mount or sandbox there): nothing checkpointed");
@@ -56,7 +58,9 @@ internal static class HookRunner
             if (harness == HookHarness.ClaudeCode) payload.ReadTranscriptTail();
             var (message, meta) = Describe(harness, payload);
             using var s = AgentStore.Open(session.Store);
+            Phase(stderr, "open", started);
             var cp = s.CheckpointIfChanged(session.Branch, message, meta);
+            Phase(stderr, "checkpoint", started);
             if (cp != null)
                 HookLog.Write($"{harness} {payload.EventName}: checkpoint {cp.Id} of branch {session.Branch} of store {session.Store} ({session.How}) " +
                               $"in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms: {message}");
@@ -106,6 +110,14 @@ internal static class HookRunner
         if (prompt != null) meta[MetaPrompt] = prompt;
         string what = p.ToolName is { Length: > 0 } tn ? $"after {tn}" : "turn";
         return (prompt != null ? $"{harness} {what}: {prompt}" : $"{harness} {what}", meta);
+    }
+
+    private static readonly bool ShowPhases = Environment.GetEnvironmentVariable("AGENTFS_HOOK_TIMES") == "1";
+
+    /// <summary>AGENTFS_HOOK_TIMES=1: the time since start at each phase, on stderr (to see where a slow hook spends it).</summary>
+    private static void Phase(TextWriter stderr, string name, long started)
+    {
+        if (ShowPhases) stderr.WriteLine($"agentfs: hook {name} at {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F1} ms");
     }
 
     private static void Report(TextWriter stderr, string line)

@@ -1,6 +1,3 @@
-using AgentFs.Fuse;
-using AgentFs.Sandbox;
-
 namespace AgentFs.Cli.Hooks;
 
 /// <summary>
@@ -43,14 +40,51 @@ internal sealed record HookSession(string Store, string Branch, string How)
         return branch;
     }
 
+    /// <summary>
+    /// The live mounts and sandboxes of the mount registry (what <c>agentfs status</c> lists), read here with a plain
+    /// JSON reader: AgentMount.List and SandboxRecord.List would load the FUSE and sandbox code and, for mounts,
+    /// reflection-based JSON, which cost about 300 ms of a hook that must take 50. A record whose process is gone is
+    /// skipped (status removes it).
+    /// </summary>
     private static IEnumerable<(string Store, string Branch, string Path, string What)> Sessions()
     {
-        IReadOnlyList<MountRecord> mounts;
-        try { mounts = AgentMount.List(); }
-        catch (AgentFsException) { mounts = []; }
-        foreach (var m in mounts)
-            if (!m.ReadOnly) yield return (m.Store, m.Branch, m.MountPoint, "mount");
-        foreach (var s in SandboxRecord.List()) yield return (s.Store, s.Branch, s.MountPath, "sandbox");
+        string? registry;
+        try { registry = AgentFs.Control.ControlPaths.ExistingRuntimeDirectory(); }
+        catch (AgentFsException) { registry = null; }
+        if (registry == null) yield break;
+        string[] files;
+        try { files = Directory.GetFiles(registry); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { yield break; }
+        foreach (string f in files)
+        {
+            bool mount = f.EndsWith(".json", StringComparison.Ordinal), sandbox = f.EndsWith(".run", StringComparison.Ordinal);
+            if (!mount && !sandbox) continue;
+            string? store = null, branch = null, path = null;
+            int pid = 0;
+            bool readOnly = false;
+            try
+            {
+                var reader = new System.Text.Json.Utf8JsonReader(File.ReadAllBytes(f));
+                if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject) continue;
+                while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+                {
+                    string name = reader.GetString()!;
+                    reader.Read();
+                    switch (name)
+                    {
+                        case "Store" when reader.TokenType == System.Text.Json.JsonTokenType.String: store = reader.GetString(); break;
+                        case "Branch" when reader.TokenType == System.Text.Json.JsonTokenType.String: branch = reader.GetString(); break;
+                        case "MountPoint" or "MountPath" when reader.TokenType == System.Text.Json.JsonTokenType.String: path = reader.GetString(); break;
+                        case "Pid" when reader.TokenType == System.Text.Json.JsonTokenType.Number: pid = reader.GetInt32(); break;
+                        case "ReadOnly" when reader.TokenType is System.Text.Json.JsonTokenType.True: readOnly = true; break;
+                        default: reader.Skip(); break;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or FormatException) { continue; }
+            if (store == null || branch == null || path == null || pid <= 0 || readOnly || !Directory.Exists($"/proc/{pid}")) continue;
+            yield return (store, branch, path, mount ? "mount" : "sandbox");
+        }
     }
 
     private static bool Contains(string dir, string path)
