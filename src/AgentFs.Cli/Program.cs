@@ -25,6 +25,10 @@ public static class Program
             return Sandbox.SandboxNetworkHelper.Run(args[1..], Console.In, Console.Out, Console.Error);
         // Nearly every command opens a store: SQLite loads on another core while the arguments are parsed.
         if (args.Length > 0 && !args[0].StartsWith('-')) AgentStore.PrepareInBackground();
+        // What a harness's hook runs after every turn: straight there, without building the command tree, and never
+        // an exit code the harness would act on (see HookRunner).
+        if (args is ["hook", "run", ..] && !args.Contains("--help") && !args.Contains("-h"))
+            return Hooks.HookRunner.Run(args[2..], Console.OpenStandardInput(), Console.Error, stdinIsTerminal: !Console.IsInputRedirected);
         return Run(args, CommandIo.FromConsole());
     }
 
@@ -111,6 +115,7 @@ public static class Program
             ApplyCommand.Create(io),
             RunCommand.Create(io),
             StopCommand.Create(io),
+            HookCommand.Create(io),
         };
         return root;
     }

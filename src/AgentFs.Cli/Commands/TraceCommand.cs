@@ -19,12 +19,18 @@ internal static class TraceCommand
         var (from, to) = CommonOptions.RefOptions();
         var json = CommonOptions.Json();
         var includeVcs = CommonOptions.IncludeVcs();
+        var perCheckpoint = new Option<bool>("--per-checkpoint")
+        {
+            Description = "One record per checkpoint in the range (each turn's lines with its own conversation and model); --json prints JSON lines",
+        };
         var cmd = new Command("trace", "Print the Agent Trace record (agent-trace.dev) of a branch's changes")
         {
-            store, branch, from, to, json, includeVcs,
+            store, branch, from, to, json, includeVcs, perCheckpoint,
         };
         cmd.SetAction(r =>
         {
+            if (r.GetValue(perCheckpoint))
+                return TracePerCheckpoint.Print(io, r.GetValue(store)!, r.GetValue(branch)!, r.GetValue(from), r.GetValue(to), r.GetValue(json), r.GetValue(includeVcs));
             using var s = StoreAccess.OpenForReading(r.GetValue(store)!);
             var (record, vcsLeftOut) = Interruptible.Run("trace", "nothing was printed", token =>
                 s.Trace(new DiffOptions { IncludeVcs = r.GetValue(includeVcs) }, r.GetValue(from), r.GetValue(to), r.GetValue(branch)!, token));

@@ -37,9 +37,16 @@ internal sealed class ControlClient
     public void Commit() => Send(new JsonObject { ["op"] = "commit" });
 
     /// <summary>Makes the holder seal its branch as a checkpoint; returns the checkpoint's id.</summary>
-    public long Checkpoint(string? message, IReadOnlyDictionary<string, string>? meta)
+    public long Checkpoint(string? message, IReadOnlyDictionary<string, string>? meta) =>
+        CheckpointIfChanged(message, meta, onlyIfChanged: false)
+        ?? throw new AgentFsException(Errno.EIO, $"{HolderName} answered a checkpoint request without the checkpoint's id");
+
+    /// <summary>Makes the holder seal its branch as a checkpoint if it changed since the last one (request field
+    /// "if_changed": true); returns the checkpoint's id, or null when nothing changed.</summary>
+    public long? CheckpointIfChanged(string? message, IReadOnlyDictionary<string, string>? meta, bool onlyIfChanged = true)
     {
         var request = new JsonObject { ["op"] = "checkpoint", ["message"] = message };
+        if (onlyIfChanged) request["if_changed"] = true;
         if (meta != null)
         {
             var m = new JsonObject();
@@ -47,6 +54,7 @@ internal sealed class ControlClient
             request["meta"] = m;
         }
         var reply = Send(request);
+        if (onlyIfChanged && reply.ContainsKey("id") && reply["id"] is null) return null;
         return reply["id"] is JsonValue id && id.TryGetValue(out long n) ? n
             : throw new AgentFsException(Errno.EIO, $"{HolderName} answered a checkpoint request without the checkpoint's id");
     }

@@ -10,7 +10,8 @@ namespace AgentFs.Control;
 /// <summary>
 /// Serves control requests for one writable branch view over a Unix socket: one JSON object per line in,
 /// one per line out, UTF-8 only. Requests: {"op":"ping"}, {"op":"commit"},
-/// {"op":"checkpoint","message":..,"meta":{..}}, {"op":"rollback","checkpoint":N}.
+/// {"op":"checkpoint","message":..,"meta":{..}} (with "if_changed":true, only when the branch changed since its last
+/// checkpoint; else the reply's "id" is null), {"op":"rollback","checkpoint":N}.
 /// Replies: {"ok":true,...} or {"ok":false,"errno":N,"error":"one line"}.
 /// <para>
 /// Trust: the socket is made 0600 before it is bound (fchmod of the unbound socket, which Linux gives the
@@ -194,7 +195,11 @@ internal sealed partial class ControlServer : IDisposable
                     return new JsonObject { ["ok"] = true };
                 case "checkpoint":
                 {
-                    var cp = _fs.Checkpoint(OptionalString(req, "message"), Meta(req));
+                    // "if_changed": true (harness hooks): no checkpoint, and "id": null, when nothing changed since the last.
+                    var cp = OptionalBool(req, "if_changed")
+                        ? _fs.CheckpointIfChanged(OptionalString(req, "message"), Meta(req))
+                        : _fs.Checkpoint(OptionalString(req, "message"), Meta(req));
+                    if (cp == null) return new JsonObject { ["ok"] = true, ["id"] = null };
                     return new JsonObject { ["ok"] = true, ["id"] = cp.Id, ["layer"] = cp.Layer, ["created_ms"] = cp.Created.ToUnixTimeMilliseconds() };
                 }
                 case "rollback":
@@ -221,6 +226,13 @@ internal sealed partial class ControlServer : IDisposable
         null => null,
         JsonValue v when v.TryGetValue(out string? s) => s,
         _ => throw new AgentFsException(Errno.EINVAL, $"\"{name}\" of a control request must be a string"),
+    };
+
+    private static bool OptionalBool(JsonObject req, string name) => req[name] switch
+    {
+        null => false,
+        JsonValue v when v.TryGetValue(out bool b) => b,
+        _ => throw new AgentFsException(Errno.EINVAL, $"\"{name}\" of a control request must be true or false"),
     };
 
     private static Dictionary<string, string>? Meta(JsonObject req)

@@ -118,6 +118,15 @@ internal sealed class TraceBuilder
         return steps;
     }
 
+    /// <summary>The ids of the checkpoints between the two states (see <see cref="Steps"/>), oldest first.</summary>
+    internal List<long> CheckpointIdsBetween()
+    {
+        var ids = new List<long>();
+        foreach (var step in Steps())
+            if (step.Checkpoint is { } cp) ids.Add(cp.Id);
+        return ids;
+    }
+
     private StateView ViewOf(Step step) =>
         step.View ??= new StateView(_store, _store.ResolveState(step.Checkpoint!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)), new DiffStats());
 
@@ -253,11 +262,13 @@ internal sealed class TraceBuilder
         return new AgentTraceConversation(url, new AgentTraceContributor(type, model), ranges, related.Count > 0 ? related : null);
     }
 
-    /// <summary>What tells conversations apart in the record: url, contributor and related resources.</summary>
+    /// <summary>What tells conversations apart in the record: url, contributor and related resources, and the harness's
+    /// session id (meta session_id, which agentfs hook writes): two sessions are two conversations even without urls.</summary>
     private static string ConversationKey(CheckpointInfo? cp)
     {
         var c = ConversationFor(cp, []);
-        return $"{c.Url}\n{c.Contributor?.Type}\n{c.Contributor?.ModelId}\n{string.Join("\n", c.Related?.Select(r => r.Type + " " + r.Url) ?? [])}";
+        string? session = cp?.Meta.TryGetValue("session_id", out var sid) == true ? sid : null;
+        return $"{c.Url}\n{c.Contributor?.Type}\n{c.Contributor?.ModelId}\n{string.Join("\n", c.Related?.Select(r => r.Type + " " + r.Url) ?? [])}\n{session}";
     }
 
     internal static readonly string[] ConversationUrlKeys = ["conversation_url", "conversation", "url"];
