@@ -20,7 +20,7 @@ public sealed partial class AgentFuseFileSystem
     {
         try
         {
-            var a = _fs.GetAttr(nodeId);
+            var a = _inodes.GetAttr(nodeId);
             if (!a.IsDirectory) return Errno.ENOTDIR;
             ulong fh = (ulong)Interlocked.Increment(ref _nextFh);
             _dirs[fh] = new DirHandle { Ino = nodeId };
@@ -34,7 +34,7 @@ public sealed partial class AgentFuseFileSystem
     {
         var h = _dirs.GetOrAdd(fh, _ => new DirHandle { Ino = nodeId });
         // A listing is taken at the start (offset 0, also after rewinddir) and read on by cookie.
-        if (h.Entries == null || offset == 0) h.Entries = _fs.ReadDirectory(nodeId);
+        if (h.Entries == null || offset == 0) h.Entries = _inodes.ReadDirectory(nodeId);
         return h.Entries;
     }
 
@@ -94,7 +94,7 @@ public sealed partial class AgentFuseFileSystem
                 // An entry of readdirplus is a lookup for the kernel: look it up (which also finds base files
                 // never looked up before), and count it only if the entry fits.
                 InodeAttributes a;
-                try { a = _fs.Lookup(nodeId, d.Name); }
+                try { a = _inodes.Lookup(nodeId, d.Name); }
                 catch (AgentFsException e) when (e.IsStoreCorrupt)
                 {
                     // Listed without an entry (node id 0: the kernel links nothing), so a lookup of it answers EIO.
