@@ -46,13 +46,13 @@ public class DeepPath
         {
             for (int s = 0; s < 8; s++)
             {
-                var f = _fs.Create(ino, BenchEnv.Utf8($"ovl-sibling{s}.txt"), 0x1A4);
-                _fs.Write(f.Ino, 0, "x"u8);
+                var f = _fs.Inodes.Create(ino, BenchEnv.Utf8($"ovl-sibling{s}.txt"), 0x1A4);
+                _fs.Inodes.Write(f.Ino, 0, "x"u8);
             }
-            ino = _fs.Mkdir(ino, _overlayNames[i], 0x1ED).Ino;
+            ino = _fs.Inodes.Mkdir(ino, _overlayNames[i], 0x1ED).Ino;
         }
-        var leaf = _fs.Create(ino, _overlayNames[^1], 0x1A4);
-        _fs.Write(leaf.Ino, 0, "leaf in the overlay"u8);
+        var leaf = _fs.Inodes.Create(ino, _overlayNames[^1], 0x1A4);
+        _fs.Inodes.Write(leaf.Ino, 0, "leaf in the overlay"u8);
         _fs.Flush(durable: true); // committed: lookups go to SQLite, not the memtable
 
         _baseLeaf = Walk(_baseNames);
@@ -72,7 +72,7 @@ public class DeepPath
     private ulong Walk(byte[][] names)
     {
         ulong ino = InodeNumbers.Root;
-        foreach (var n in names) ino = _fs.Lookup(ino, n).Ino;
+        foreach (var n in names) ino = _fs.Inodes.Lookup(ino, n).Ino;
         return ino;
     }
 
@@ -86,11 +86,11 @@ public class DeepPath
 
     [Benchmark(Description = "getattr of the 10-deep leaf, base")]
     [Work(1, "getattrs")]
-    public long GetAttr_Base() => _fs.GetAttr(_baseLeaf).Size;
+    public long GetAttr_Base() => _fs.Inodes.GetAttr(_baseLeaf).Size;
 
     [Benchmark(Description = "getattr of the 10-deep leaf, overlay (committed)")]
     [Work(1, "getattrs")]
-    public long GetAttr_Overlay() => _fs.GetAttr(_overlayLeaf).Size;
+    public long GetAttr_Overlay() => _fs.Inodes.GetAttr(_overlayLeaf).Size;
 
     [Benchmark(Description = "GetAttributes(path) of the 10-deep leaf, base (path API)")]
     [Work(1, "stats")]

@@ -89,15 +89,15 @@ internal static class OperationLogBenchmark
             using var fs = store.OpenFileSystem("main");
             fs.OperationLogEnabled = log;
             var dirs = new ulong[100];
-            for (int d = 0; d < dirs.Length; d++) dirs[d] = fs.Mkdir(InodeNumbers.Root, Encoding.UTF8.GetBytes($"d{d:00}"), 0x1ED).Ino;
+            for (int d = 0; d < dirs.Length; d++) dirs[d] = fs.Inodes.Mkdir(InodeNumbers.Root, Encoding.UTF8.GetBytes($"d{d:00}"), 0x1ED).Ino;
             fs.Flush(durable: true);
             var data = new byte[4096];
             new Random(7).NextBytes(data);
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < WritePathFiles; i++)
             {
-                var a = fs.Create(dirs[i % dirs.Length], Encoding.UTF8.GetBytes($"f{i}.c"), 0x1A4);
-                fs.Write(a.Ino, 0, data);
+                var a = fs.Inodes.Create(dirs[i % dirs.Length], Encoding.UTF8.GetBytes($"f{i}.c"), 0x1A4);
+                fs.Inodes.Write(a.Ino, 0, data);
             }
             fs.Flush(durable: true);
             double ms = sw.Elapsed.TotalMilliseconds;

@@ -41,10 +41,10 @@ public static class Profile
         for (int i = 0; i < files; i++)
         {
             long a = Stopwatch.GetTimestamp();
-            ulong parent = fs.Lookup(InodeNumbers.Root, BenchEnv.Utf8($"d{i % dirs:000}")).Ino;
-            var attr = fs.Create(parent, BenchEnv.Utf8($"f{i:00000}.bin"), 0x1A4);
+            ulong parent = fs.Inodes.Lookup(InodeNumbers.Root, BenchEnv.Utf8($"d{i % dirs:000}")).Ino;
+            var attr = fs.Inodes.Create(parent, BenchEnv.Utf8($"f{i:00000}.bin"), 0x1A4);
             long b = Stopwatch.GetTimestamp();
-            fs.Write(attr.Ino, 0, contents[i]);
+            fs.Inodes.Write(attr.Ino, 0, contents[i]);
             long c = Stopwatch.GetTimestamp();
             create += Stopwatch.GetElapsedTime(a, b).TotalMilliseconds;
             write += Stopwatch.GetElapsedTime(b, c).TotalMilliseconds;
@@ -84,14 +84,14 @@ public static class Profile
         using var dir = BenchEnv.NewDir("profile-seq");
         using var store = dir.CreateStore();
         var fs = store.OpenFileSystem("main");
-        ulong ino = fs.Create(InodeNumbers.Root, "big.bin"u8, 0x1A4).Ino;
+        ulong ino = fs.Inodes.Create(InodeNumbers.Root, "big.bin"u8, 0x1A4).Ino;
         fs.Flush(durable: true);
         long t = Stopwatch.GetTimestamp();
         double maxCall = 0;
         for (int i = 0; i < n; i++)
         {
             long a = Stopwatch.GetTimestamp();
-            fs.Write(ino, (long)i * mib, block);
+            fs.Inodes.Write(ino, (long)i * mib, block);
             maxCall = Math.Max(maxCall, Ms(a));
         }
         double writes = Ms(t);
@@ -99,10 +99,10 @@ public static class Profile
         fs.Flush(durable: true);
         double flush = Ms(t);
         t = Stopwatch.GetTimestamp();
-        for (int i = 0; i < n; i++) fs.Read(ino, (long)i * mib, block);
+        for (int i = 0; i < n; i++) fs.Inodes.Read(ino, (long)i * mib, block);
         double read1 = Ms(t);
         t = Stopwatch.GetTimestamp();
-        for (int i = 0; i < n; i++) fs.Read(ino, (long)i * mib, block);
+        for (int i = 0; i < n; i++) fs.Inodes.Read(ino, (long)i * mib, block);
         double read2 = Ms(t);
         Console.WriteLine($"seq 256 MiB: writes {writes:F1} ms (slowest call {maxCall:F1} ms) + durable flush {flush:F1} ms = {n / ((writes + flush) / 1000):F0} MiB/s " +
                           $"| read cold-ish {read1:F1} ms ({n / (read1 / 1000):F0} MiB/s), warm {read2:F1} ms ({n / (read2 / 1000):F0} MiB/s) " +

@@ -30,7 +30,7 @@ public class Sequential
         _dir = BenchEnv.NewDir("seq");
         _store = _dir.CreateStore();
         _fs = _store.OpenFileSystem("main");
-        _ino = _fs.Create(InodeNumbers.Root, "big.bin"u8, 0x1A4).Ino;
+        _ino = _fs.Inodes.Create(InodeNumbers.Root, "big.bin"u8, 0x1A4).Ino;
         _fs.Flush(durable: true);
     }
 
@@ -48,7 +48,7 @@ public class Sequential
         for (int i = 0; i < FileMiB; i++)
         {
             _block[0] = (byte)i; // each MiB differs a little
-            _fs.Write(_ino, (long)i * MiB, _block);
+            _fs.Inodes.Write(_ino, (long)i * MiB, _block);
         }
         _fs.Flush(durable);
     }
@@ -58,7 +58,7 @@ public class Sequential
         long total = 0;
         for (int i = 0; i < FileMiB; i++)
         {
-            int n = _fs.Read(_ino, (long)i * MiB, _block);
+            int n = _fs.Inodes.Read(_ino, (long)i * MiB, _block);
             if (n != MiB) throw new InvalidOperationException($"short read at MiB {i}: {n}");
             total += n;
         }

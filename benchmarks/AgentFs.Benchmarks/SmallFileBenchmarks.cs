@@ -32,7 +32,7 @@ public class SmallFilePerFile
         for (int d = 0; d < Dirs; d++)
         {
             _dirPaths[d] = $"/d{d:000}";
-            _dirInos[d] = _fs.Mkdir(InodeNumbers.Root, BenchEnv.Utf8($"d{d:000}"), 0x1ED).Ino;
+            _dirInos[d] = _fs.Inodes.Mkdir(InodeNumbers.Root, BenchEnv.Utf8($"d{d:000}"), 0x1ED).Ino;
         }
         _fs.Flush(durable: true);
     }
@@ -54,9 +54,9 @@ public class SmallFilePerFile
         Span<byte> name = stackalloc byte[24];
         name[0] = (byte)'i';
         Utf8Formatter.TryFormat(i, name[1..], out int len);
-        var a = _fs.Create(_dirInos[i % Dirs], name[..(len + 1)], 0x1A4);
-        _fs.Write(a.Ino, 0, _data);
-        return _fs.Read(a.Ino, 0, _buf);
+        var a = _fs.Inodes.Create(_dirInos[i % Dirs], name[..(len + 1)], 0x1A4);
+        _fs.Inodes.Write(a.Ino, 0, _data);
+        return _fs.Inodes.Read(a.Ino, 0, _buf);
     }
 
     /// <summary>Path API (what an orchestrator calls): WriteAllBytes then ReadAllBytes of /dNNN/pN.</summary>

@@ -40,7 +40,7 @@ public sealed partial class AgentFuseFileSystem
         if (ZeroMessageOpenDir) return Errno.ENOSYS; // the kernel remembers (fc->no_opendir) and opens with handle 0
         try
         {
-            var a = _fs.GetAttr(nodeId);
+            var a = _inodes.GetAttr(nodeId);
             if (!a.IsDirectory) return Errno.ENOTDIR;
             ulong fh = (ulong)Interlocked.Increment(ref _nextFh);
             _dirs[fh] = new DirHandle { Ino = nodeId };
@@ -65,7 +65,7 @@ public sealed partial class AgentFuseFileSystem
         else h = _dirs.GetOrAdd(fh, _ => new DirHandle { Ino = nodeId });
         // A listing is taken at the start (offset 0, also after rewinddir) and read on by cookie.
         var entries = h.Entries;
-        if (entries == null || offset == 0) h.Entries = entries = _fs.ReadDirectory(nodeId);
+        if (entries == null || offset == 0) h.Entries = entries = _inodes.ReadDirectory(nodeId);
         return entries;
     }
 
@@ -136,7 +136,7 @@ public sealed partial class AgentFuseFileSystem
                 // An entry of readdirplus is a lookup for the kernel: look it up (which also finds base files
                 // never looked up before), and count it only if the entry fits.
                 InodeAttributes a;
-                try { a = _fs.Lookup(nodeId, d.Name); }
+                try { a = _inodes.Lookup(nodeId, d.Name); }
                 catch (AgentFsException e) when (e.IsStoreCorrupt)
                 {
                     // Listed without an entry (node id 0: the kernel links nothing), so a lookup of it answers EIO.

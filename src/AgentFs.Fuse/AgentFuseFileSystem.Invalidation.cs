@@ -34,7 +34,7 @@ public sealed partial class AgentFuseFileSystem
         foreach (ulong ino in _references.Known())
         {
             s.NotifyInvalInode(ino, 0, 0);
-            try { var a = _fs.GetAttr(ino); sizes[ino] = (a.Size, a.Mode); }
+            try { var a = _inodes.GetAttr(ino); sizes[ino] = (a.Size, a.Mode); }
             catch (AgentFsException) { }
         }
         _beforeReplace = sizes;
@@ -75,7 +75,7 @@ public sealed partial class AgentFuseFileSystem
             // directory would turn the working directory of every process in it bad.
             if ((was.Mode & PosixMode.S_IFMT) != PosixMode.S_IFREG) continue;
             bool same;
-            try { var a = _fs.GetAttr(ino); same = a.Size == was.Size && a.Mode == was.Mode; }
+            try { var a = _inodes.GetAttr(ino); same = a.Size == was.Size && a.Mode == was.Mode; }
             catch (AgentFsException) { same = false; }
             if (same) continue;
             _replacedAt[ino] = epoch;

@@ -49,7 +49,7 @@ public sealed partial class AgentFuseFileSystem
                 }
                 else
                 {
-                    int fd = active ? -1 : _fs.TryOpenUntouchedBaseFile(nodeId);
+                    int fd = active ? -1 : _inodes.TryOpenUntouchedBaseFile(nodeId);
                     if (active || fd >= 0)
                     {
                         if (!active)
@@ -60,7 +60,7 @@ public sealed partial class AgentFuseFileSystem
                             pt = (id, 0);
                         }
                         _passthrough[nodeId] = (pt.BackingId, pt.Opens + 1);
-                        _fs.Open(nodeId, false);
+                        _inodes.Open(nodeId, false);
                         open.Fh = PassthroughFh;
                         open.BackingId = pt.BackingId;
                         open.OpenFlags = FuseOpenFlags.Passthrough;

@@ -17,10 +17,12 @@ namespace AgentFs.Fuse;
 public sealed partial class AgentFuseFileSystem : IFuseFileSystem
 {
     private readonly AgentFileSystem _fs;
+    private readonly AgentFileSystem.InodeOperations _inodes;
 
     public AgentFuseFileSystem(AgentFileSystem fs, TimeSpan? entryTimeout = null)
     {
         _fs = fs;
+        _inodes = fs.Inodes;
         _references = new KernelReferences(fs);
         EntryTimeout = entryTimeout ?? TimeSpan.FromHours(1);
         fs.BeforeStateReplaced += WriteBackAndDropPages;
@@ -116,7 +118,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             var timeout = RememberName(parent, name);
-            if (_fs.TryLookup(parent, name, out var attributes))
+            if (_inodes.TryLookup(parent, name, out var attributes))
             {
                 _references.Add(attributes.Ino);
                 Fill(ref entry, attributes, timeout);
@@ -136,7 +138,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            if (!_fs.TryGetAttr(nodeId, out var attributes)) return Errno.ESTALE;
+            if (!_inodes.TryGetAttr(nodeId, out var attributes)) return Errno.ESTALE;
             Fill(ref attr.Attr, attributes);
             attr.SetTimeout(EntryTimeout);
             return 0;
@@ -149,22 +151,22 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             // After an unlink the kernel writes back the ctime of the inode it still caches; it is gone.
-            if (!_fs.TryGetAttr(nodeId, out _)) return Errno.ESTALE;
+            if (!_inodes.TryGetAttr(nodeId, out _)) return Errno.ESTALE;
             var f = (SetAttrFields)((uint)changes.Valid & (uint)(SetAttrFields.Mode | SetAttrFields.Uid | SetAttrFields.Gid | SetAttrFields.Size |
                 SetAttrFields.Atime | SetAttrFields.Mtime | SetAttrFields.AtimeNow | SetAttrFields.MtimeNow | SetAttrFields.Ctime));
             var req = new SetAttrRequest(f, changes.Mode, changes.Uid, changes.Gid, (long)changes.Size,
                 (long)changes.Atime * 1_000_000_000 + changes.AtimeNsec,
                 (long)changes.Mtime * 1_000_000_000 + changes.MtimeNsec,
                 (long)changes.Ctime * 1_000_000_000 + changes.CtimeNsec);
-            var result = _fs.SetAttr(nodeId, req, CallerOf(context));
+            var result = _inodes.SetAttr(nodeId, req, CallerOf(context));
             // FUSE_HANDLE_KILLPRIV_V2: a truncation or a change of owner drops the capability attribute, and the
             // set-id bits when the kernel says so (the caller lacks CAP_FSETID, or a chown of a non-directory).
             bool killIds = ((uint)changes.Valid & (uint)FuseSetAttrValid.KillSuidGid) != 0;
             if (killIds || (f & (SetAttrFields.Size | SetAttrFields.Uid | SetAttrFields.Gid)) != 0)
             {
                 _capabilityNodes.TryRemove(nodeId, out _);
-                if (_fs.KillPrivileges(nodeId, killIds, CallerOf(context)))
-                    result = _fs.GetAttr(nodeId);
+                if (_inodes.KillPrivileges(nodeId, killIds, CallerOf(context)))
+                    result = _inodes.GetAttr(nodeId);
             }
             Fill(ref attr.Attr, result);
             attr.SetTimeout(EntryTimeout);
@@ -178,7 +180,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         length = 0;
         try
         {
-            byte[] t = _fs.ReadLink(nodeId);
+            byte[] t = _inodes.ReadLink(nodeId);
             if (t.Length > target.Length) return Errno.ENAMETOOLONG;
             t.CopyTo(target);
             length = t.Length;
@@ -191,7 +193,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            var a = _fs.Symlink(parent, name, target, CallerOf(context));
+            var a = _inodes.Symlink(parent, name, target, CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -202,7 +204,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            var a = _fs.Mknod(parent, name, mode, rdev, UmaskToApply(umask), CallerOf(context));
+            var a = _inodes.Mknod(parent, name, mode, rdev, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -213,7 +215,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            var a = _fs.Mkdir(parent, name, mode, UmaskToApply(umask), CallerOf(context));
+            var a = _inodes.Mkdir(parent, name, mode, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
             return 0;
         }
@@ -224,7 +226,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            _fs.Unlink(parent, name, CallerOf(context));
+            _inodes.Unlink(parent, name, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -234,7 +236,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            _fs.Rmdir(parent, name, CallerOf(context));
+            _inodes.Rmdir(parent, name, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -247,7 +249,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             var rf = ((flags & NoReplace) != 0 ? RenameFlags.NoReplace : 0) | ((flags & Exchange) != 0 ? RenameFlags.Exchange : 0);
-            _fs.Rename(parent, name, newParent, newName, rf, CallerOf(context));
+            _inodes.Rename(parent, name, newParent, newName, rf, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -257,7 +259,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            var a = _fs.Link(nodeId, newParent, newName, CallerOf(context));
+            var a = _inodes.Link(nodeId, newParent, newName, CallerOf(context));
             ReplyNewEntry(newParent, newName, a, ref entry);
             return 0;
         }
@@ -273,7 +275,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
             if ((flags & O_ACCMODE) != 0)
                 KillPrivilegesOnOpen(nodeId, trunc, (openFlags & FuseRequestFlags.OpenKillSuidGid) != 0, CallerOf(context));
             if (TryOpenPassthrough(nodeId, flags, ref open, out int result)) return result;
-            _fs.Open(nodeId, trunc, CallerOf(context));
+            _inodes.Open(nodeId, trunc, CallerOf(context));
             open.Fh = (ulong)Volatile.Read(ref _epoch);
             open.OpenFlags = trunc ? FuseOpenFlags.None : FuseOpenFlags.KeepCache;
             return 0;
@@ -291,10 +293,10 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         if (truncate)
         {
             _capabilityNodes.TryRemove(nodeId, out _);
-            if (_fs.KillPrivileges(nodeId, killIds, caller))
+            if (_inodes.KillPrivileges(nodeId, killIds, caller))
                 Session?.NotifyInvalInode(nodeId, -1);
         }
-        else if (_fs.HasXattr(nodeId, AgentFileSystem.CapabilityXattr))
+        else if (_inodes.HasXattr(nodeId, AgentFileSystem.CapabilityXattr))
         {
             _capabilityNodes.TryAdd(nodeId, 0);
             _capabilitySeen = true;
@@ -312,9 +314,9 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            var a = _fs.Create(parent, name, mode, UmaskToApply(umask), CallerOf(context));
+            var a = _inodes.Create(parent, name, mode, UmaskToApply(umask), CallerOf(context));
             ReplyNewEntry(parent, name, a, ref entry);
-            _fs.Open(a.Ino);
+            _inodes.Open(a.Ino);
             open.Fh = (ulong)Volatile.Read(ref _epoch);
             open.OpenFlags = FuseOpenFlags.KeepCache;
             return 0;
@@ -328,7 +330,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             if (IsStale(nodeId, fh)) return Errno.ESTALE;
-            bytesRead = _fs.Read(nodeId, offset, buffer);
+            bytesRead = _inodes.Read(nodeId, offset, buffer);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -341,10 +343,10 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         {
             if (IsStale(nodeId, fh)) return Errno.ESTALE;
             // Writes from the page cache (writeback) carry no time: the kernel owns mtime and sends it by setattr.
-            bytesWritten = _fs.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0, caller: CallerOf(context));
+            bytesWritten = _inodes.Write(nodeId, offset, data, updateTimes: (writeFlags & FuseRequestFlags.WriteCache) == 0, caller: CallerOf(context));
             bool killIds = (writeFlags & FuseRequestFlags.WriteKillSuidGid) != 0;
             if ((killIds || (_capabilitySeen && _capabilityNodes.TryRemove(nodeId, out _))) &&
-                _fs.KillPrivileges(nodeId, killIds, CallerOf(context)))
+                _inodes.KillPrivileges(nodeId, killIds, CallerOf(context)))
                 Session?.NotifyInvalInode(nodeId, -1); // the kernel's cached mode still has the bits
             return 0;
         }
@@ -358,7 +360,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     public int Release(in FuseContext context, ulong nodeId, ulong fh, int flags, uint releaseFlags)
     {
         if (fh == PassthroughFh) ReleasePassthrough(nodeId);
-        try { _fs.Release(nodeId); }
+        try { _inodes.Release(nodeId); }
         catch (Exception) { }
         return 0;
     }
@@ -367,7 +369,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            _fs.Fsync(nodeId);
+            _inodes.Fsync(nodeId);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -379,7 +381,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            var s = _fs.StatFs();
+            var s = _inodes.StatFs();
             stat.Bsize = (uint)s.BlockSize;
             stat.Frsize = (uint)s.BlockSize;
             stat.Blocks = s.Blocks;
@@ -401,7 +403,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             // FUSE_POSIX_ACL: the kernel says when setting an access ACL must clear set-group-id.
-            _fs.SetXattr(nodeId, Encoding.UTF8.GetString(name), value, flags,
+            _inodes.SetXattr(nodeId, Encoding.UTF8.GetString(name), value, flags,
                 dropSetGid: (setXattrFlags & FuseRequestFlags.SetXattrAclKillSgid) != 0, caller: CallerOf(context));
             return 0;
         }
@@ -414,7 +416,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             string text = Encoding.UTF8.GetString(name);
-            byte[]? v = _fs.TryGetXattr(nodeId, text);
+            byte[]? v = _inodes.TryGetXattr(nodeId, text);
             if (v == null) return AgentFs.Overlay.XattrNamespace.Check(text) is int refused and not 0 ? refused : Errno.ENODATA;
             size = v.Length;
             if (value.IsEmpty) return 0;
@@ -430,7 +432,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         size = 0;
         try
         {
-            var names = _fs.ListXattr(nodeId);
+            var names = _inodes.ListXattr(nodeId);
             int total = 0;
             foreach (var n in names) total += Encoding.UTF8.GetByteCount(n) + 1;
             size = total;
@@ -451,7 +453,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            _fs.RemoveXattr(nodeId, Encoding.UTF8.GetString(name), CallerOf(context));
+            _inodes.RemoveXattr(nodeId, Encoding.UTF8.GetString(name), CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -461,7 +463,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            _fs.GetAttr(nodeId);
+            _inodes.GetAttr(nodeId);
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -477,7 +479,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
     {
         try
         {
-            _fs.Fallocate(nodeId, offset, length, (FallocateMode)mode, CallerOf(context));
+            _inodes.Fallocate(nodeId, offset, length, (FallocateMode)mode, CallerOf(context));
             return 0;
         }
         catch (Exception e) { return Fail(e); }
@@ -490,7 +492,7 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
         try
         {
             if (whence != SeekData && whence != SeekHole) return Errno.EINVAL;
-            long r = _fs.SeekDataOrHole(nodeId, offset, whence == SeekData);
+            long r = _inodes.SeekDataOrHole(nodeId, offset, whence == SeekData);
             if (r < 0) return ENXIO;
             resultOffset = r;
             return 0;
@@ -510,9 +512,9 @@ public sealed partial class AgentFuseFileSystem : IFuseFileSystem
                 while (bytesCopied < length)
                 {
                     int want = (int)Math.Min((ulong)buf.Length, length - bytesCopied);
-                    int n = _fs.Read(nodeIn, offsetIn + (long)bytesCopied, buf.AsSpan(0, want));
+                    int n = _inodes.Read(nodeIn, offsetIn + (long)bytesCopied, buf.AsSpan(0, want));
                     if (n == 0) break;
-                    _fs.Write(nodeOut, offsetOut + (long)bytesCopied, buf.AsSpan(0, n), caller: caller);
+                    _inodes.Write(nodeOut, offsetOut + (long)bytesCopied, buf.AsSpan(0, n), caller: caller);
                     bytesCopied += (ulong)n;
                 }
             }

@@ -44,10 +44,6 @@ public sealed record MountRecord(string Store, string Branch, string MountPoint,
 /// </summary>
 public sealed class AgentMount : IDisposable
 {
-    /// <summary>Where mounted sessions register themselves (one JSON file each): the runtime directory
-    /// (<see cref="AgentFs.Control.ControlPaths"/>, which also says how it is checked).</summary>
-    public static string RegistryDirectory => AgentFs.Control.ControlPaths.ChooseRuntimeDirectory();
-
     private readonly AgentStore _store;
     private readonly AgentFileSystem _fs;
     private readonly FuseSession _session;
@@ -300,7 +296,7 @@ public sealed class AgentMount : IDisposable
         }
     }
 
-    private static string FailureFile(int pid) => Path.Combine(RegistryDirectory, $"{pid}.failed");
+    private static string FailureFile(int pid) => Path.Combine(AgentFs.Control.ControlPaths.ChooseRuntimeDirectory(), $"{pid}.failed");
 
     /// <summary>Leaves the reason a mount ended without saving everything where <c>agentfs unmount</c> (another
     /// process, waiting for this one to exit) finds it.</summary>
@@ -308,7 +304,7 @@ public sealed class AgentMount : IDisposable
     {
         try
         {
-            Directory.CreateDirectory(RegistryDirectory);
+            Directory.CreateDirectory(AgentFs.Control.ControlPaths.ChooseRuntimeDirectory());
             File.WriteAllText(FailureFile(record.Pid), JsonSerializer.Serialize(new MountFailure(record.MountPoint, message), MountRegistryJson.Default.MountFailure));
         }
         catch (Exception) { }

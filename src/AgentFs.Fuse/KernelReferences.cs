@@ -5,7 +5,7 @@ namespace AgentFs.Fuse;
 
 /// <summary>
 /// The kernel's lookup counts (what go-fuse's bridge keeps): every reply that hands the kernel an entry adds one
-/// to its node, FORGET takes the count back down, and at zero the library is told (<see cref="AgentFileSystem.Forget"/>)
+/// to its node, FORGET takes the count back down, and at zero the library is told (<see cref="AgentFileSystem.InodeOperations.Forget"/>)
 /// that nothing holds the inode any more. The library itself counts nothing: its other users (the path API, the
 /// diff, the trace, tar export) look names up without ever forgetting them.
 /// </summary>
@@ -29,7 +29,7 @@ internal sealed class KernelReferences
     {
         if (!_counts.TryGetValue(nodeId, out var count)) return;
         if (Interlocked.Add(ref count.Value, -(long)n) > 0) return;
-        if (_counts.TryRemove(new KeyValuePair<ulong, StrongBox<long>>(nodeId, count))) _fs.Forget(nodeId);
+        if (_counts.TryRemove(new KeyValuePair<ulong, StrongBox<long>>(nodeId, count))) _fs.Inodes.Forget(nodeId);
     }
 
     /// <summary>The nodes the kernel holds (the root always), for invalidating what it caches about them.</summary>

@@ -6,7 +6,7 @@ namespace AgentFs.Sandbox;
 
 /// <summary>
 /// A running sandbox as <c>agentfs status</c> lists it. Each <see cref="SandboxedProcess"/> keeps one file in the
-/// mount registry directory (<see cref="AgentMount.RegistryDirectory"/>), named PID.run, while it runs; a file
+/// mount registry directory (the runtime directory, <see cref="Control.ControlPaths.ChooseRuntimeDirectory"/>), named PID.run, while it runs; a file
 /// whose process is gone (agentfs run was SIGKILLed) is removed by the next <see cref="List"/>.
 /// </summary>
 public sealed record SandboxRecord(string Store, string Branch, string MountPath, int Pid, int SandboxPid,
@@ -24,8 +24,8 @@ public sealed record SandboxRecord(string Store, string Branch, string MountPath
     {
         try
         {
-            Directory.CreateDirectory(AgentMount.RegistryDirectory);
-            string file = Path.Combine(AgentMount.RegistryDirectory, $"{Pid}.run");
+            Directory.CreateDirectory(Control.ControlPaths.ChooseRuntimeDirectory());
+            string file = Path.Combine(Control.ControlPaths.ChooseRuntimeDirectory(), $"{Pid}.run");
             File.WriteAllText(file, JsonSerializer.Serialize(this, SandboxRecordJson.Default.SandboxRecord));
             return file;
         }
@@ -36,8 +36,8 @@ public sealed record SandboxRecord(string Store, string Branch, string MountPath
     public static IReadOnlyList<SandboxRecord> List()
     {
         var list = new List<SandboxRecord>();
-        if (!Directory.Exists(AgentMount.RegistryDirectory)) return list;
-        foreach (string f in Directory.EnumerateFiles(AgentMount.RegistryDirectory, "*.run"))
+        if (!Directory.Exists(Control.ControlPaths.ChooseRuntimeDirectory())) return list;
+        foreach (string f in Directory.EnumerateFiles(Control.ControlPaths.ChooseRuntimeDirectory(), "*.run"))
         {
             SandboxRecord? r;
             try { r = JsonSerializer.Deserialize(File.ReadAllText(f), SandboxRecordJson.Default.SandboxRecord); }

@@ -24,6 +24,10 @@ public sealed class AgentFsException : Exception
     /// names no path yet (the library's inode-level checks know only the inode and layer); otherwise this error.</summary>
     public AgentFsException WithPath(string path) => Store.StoreCorruption.AtPath(this, path);
 
+    /// <summary>Set by the path API on the errors it makes: they name the full path already, so no caller
+    /// (nor the path API itself, around an inode-level call) says it again.</summary>
+    internal bool NamesPath { get; init; }
+
     // Set by Store.StoreCorruption, which alone makes these errors, so a caller that knows the path can add it.
     internal string? CorruptStore { get; init; }
     internal string? CorruptDetail { get; init; }

@@ -2,7 +2,7 @@ namespace AgentFs;
 
 /// <summary>
 /// The mode bits of fallocate(2), with Linux's values (FALLOC_FL_*), so the FUSE driver passes the kernel's
-/// mode through unchanged. <see cref="AgentFileSystem.Fallocate(ulong, long, long, FallocateMode, Caller?)"/> does <see cref="Allocate"/>,
+/// mode through unchanged. <see cref="AgentFileSystem.InodeOperations.Fallocate(ulong, long, long, FallocateMode, Caller?)"/> does <see cref="Allocate"/>,
 /// <see cref="KeepSize"/>, <see cref="PunchHole"/> | <see cref="KeepSize"/> and <see cref="ZeroRange"/> (with
 /// or without <see cref="KeepSize"/>) and refuses every other combination with EOPNOTSUPP, as Linux does for
 /// modes a filesystem lacks.

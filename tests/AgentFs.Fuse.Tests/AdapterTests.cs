@@ -81,7 +81,7 @@ public sealed class AdapterTests : IDisposable
         Assert.Equal(4322u, entry.Attr.Gid);
 
         // The library called directly afterwards, on this thread: made by this process, not by the request's caller.
-        var mine = _fs.Mkdir(InodeNumbers.Root, "by-library"u8, 0x1ED);
+        var mine = _fs.Inodes.Mkdir(InodeNumbers.Root, "by-library"u8, 0x1ED);
         Assert.Equal(geteuid(), mine.Uid);
         Assert.Equal(getegid(), mine.Gid);
     }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.CommandLine;
 using System.Globalization;
 using AgentFs.Cli.Output;
@@ -48,15 +47,15 @@ internal static class FsCommand
         var longFormat = new Option<bool>("-l", "--long") { Description = "Show type, mode, links, owner, size and time" };
         var json = CommonOptions.Json();
         var cmd = new Command("ls", "List a directory, sorted by name") { path, longFormat, json };
-        cmd.SetAction(r => Reading(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
+        cmd.SetAction(r => Reading(storeOf(r), branchOf(r), fs =>
         {
-            string p = Normalize(r.GetValue(path)!);
+            string p = AgentFileSystem.NormalizePath(r.GetValue(path)!);
             bool isLong = r.GetValue(longFormat), asJson = r.GetValue(json);
-            var attrs = fs.GetAttributes(p);
-            // Like ls: a symlink to a directory named on the command line is listed, unless -l shows the link itself.
+            // Like ls: a symlink to a directory named on the command line is listed, unless -l shows the link itself
+            // (a dangling link, or one in a loop, is listed as itself).
+            bool follow = !isLong && !asJson && fs.Exists(p, followSymlinks: true);
+            var attrs = fs.GetAttributes(p, followSymlinks: follow);
             string dir = p;
-            if (attrs.IsSymlink && !isLong && !asJson && TryFollowToDirectory(fs, p, out string followed, out var fa))
-                (dir, attrs) = (followed, fa);
             if (!isLong && !asJson)
             {
                 if (!attrs.IsDirectory) io.Out.WriteLine(NameOf(p));
@@ -70,11 +69,11 @@ internal static class FsCommand
                 foreach (var e in fs.Enumerate(dir))
                 {
                     InodeAttributes a;
-                    try { a = fs.Lookup(attrs.Ino, e.Name); }
+                    try { a = fs.Inodes.Lookup(attrs.Ino, e.Name); }
                     catch (AgentFsException x) { throw x.WithPath(Join(dir, e.NameString)); }
                     try
                     {
-                        string? target = a.IsSymlink ? System.Text.Encoding.UTF8.GetString(fs.ReadLink(a.Ino)) : null;
+                        string? target = a.IsSymlink ? System.Text.Encoding.UTF8.GetString(fs.Inodes.ReadLink(a.Ino)) : null;
                         entries.Add(FileJson.From(Join(dir, e.NameString), e.NameString, a, target));
                     }
                     catch (AgentFsException x) { throw x.WithPath(Join(dir, e.NameString)); }
@@ -134,33 +133,20 @@ internal static class FsCommand
         var path = PathArgument(description: "File to print (a symbolic link is followed)");
         var json = CommonOptions.Json();
         var cmd = new Command("cat", "Write the bytes of a file to stdout") { path, json };
-        cmd.SetAction(r => Reading(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
+        cmd.SetAction(r => Reading(storeOf(r), branchOf(r), fs =>
         {
-            string p = Normalize(r.GetValue(path)!);
-            if (!TryFollow(fs, p, out string target, out var a))
-                throw new AgentFsException(Errno.ELOOP, $"{p}: too many levels of symbolic links in branch {fs.Branch}");
-            if (a.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"{p} is a directory in branch {fs.Branch}; use 'fs ls' to list it");
-            if (!a.IsRegular) throw new AgentFsException(Errno.EINVAL, $"{p} is a {Formats.Type(a.Mode).Replace('_', ' ')}, not a regular file, in branch {fs.Branch}");
+            string p = AgentFileSystem.NormalizePath(r.GetValue(path)!);
+            if (fs.GetAttributes(p, followSymlinks: true).IsDirectory)
+                throw new AgentFsException(Errno.EISDIR, $"{p} is a directory in branch {fs.Branch}; use 'fs ls' to list it");
             if (r.GetValue(json))
             {
-                byte[] data = fs.ReadAllBytes(target);
+                byte[] data = fs.ReadAllBytes(p);
                 io.WriteJson(new ContentJson(fs.Branch, p, data.LongLength, Convert.ToBase64String(data)), CliJson.Document.ContentJson);
                 return Program.ExitOk;
             }
             io.FlushText();
-            byte[] buf = ArrayPool<byte>.Shared.Rent(1 << 20);
-            try
-            {
-                long offset = 0;
-                int n;
-                while ((n = fs.Read(a.Ino, offset, buf)) > 0)
-                {
-                    io.Stdout.Write(buf, 0, n);
-                    offset += n;
-                }
-                io.Stdout.Flush();
-            }
-            finally { ArrayPool<byte>.Shared.Return(buf); }
+            fs.ReadTo(p, io.Stdout);
+            io.Stdout.Flush();
             return Program.ExitOk;
         }));
         return cmd;
@@ -171,9 +157,9 @@ internal static class FsCommand
         var path = PathArgument(description: "Path to describe (a symbolic link itself, like lstat)");
         var json = CommonOptions.Json();
         var cmd = new Command("stat", "Show the attributes of a file, directory or link") { path, json };
-        cmd.SetAction(r => Reading(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
+        cmd.SetAction(r => Reading(storeOf(r), branchOf(r), fs =>
         {
-            string p = Normalize(r.GetValue(path)!);
+            string p = AgentFileSystem.NormalizePath(r.GetValue(path)!);
             var e = Describe(fs, p, NameOf(p), fs.GetAttributes(p));
             if (r.GetValue(json))
             {
@@ -205,9 +191,9 @@ internal static class FsCommand
     {
         var path = PathArgument(description: "File to write (created with mode 0644, or truncated)");
         var cmd = new Command("write", "Write stdin into a file, creating or truncating it") { path };
-        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
+        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), fs =>
         {
-            fs.WriteFrom(Normalize(r.GetValue(path)!), io.Stdin);
+            fs.WriteFrom(r.GetValue(path)!, io.Stdin);
             return Program.ExitOk;
         }));
         return cmd;
@@ -218,9 +204,9 @@ internal static class FsCommand
         var path = PathArgument(description: "Directory to create");
         var parents = new Option<bool>("-p", "--parents") { Description = "Create missing parents; an existing directory is no error" };
         var cmd = new Command("mkdir", "Create a directory") { path, parents };
-        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
+        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), fs =>
         {
-            string p = Normalize(r.GetValue(path)!);
+            string p = AgentFileSystem.NormalizePath(r.GetValue(path)!);
             if (!r.GetValue(parents))
             {
                 if (fs.Exists(p)) throw new AgentFsException(Errno.EEXIST, $"cannot create directory {p}: it already exists in branch {fs.Branch}");
@@ -239,9 +225,9 @@ internal static class FsCommand
         var path = PathArgument(description: "File, link or directory to remove");
         var recursive = new Option<bool>("-r", "-R", "--recursive") { Description = "Remove a directory and everything in it" };
         var cmd = new Command("rm", "Remove a file or link (a directory with -r)") { path, recursive };
-        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
+        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), fs =>
         {
-            string p = Normalize(r.GetValue(path)!);
+            string p = AgentFileSystem.NormalizePath(r.GetValue(path)!);
             if (p == "/") throw new AgentFsException(Errno.EINVAL, $"refusing to remove the root of branch {fs.Branch}");
             bool rec = r.GetValue(recursive);
             if (fs.GetAttributes(p).IsDirectory && !rec)
@@ -257,12 +243,10 @@ internal static class FsCommand
         var src = PathArgument("SRC", "What to move");
         var dst = PathArgument("DST", "New path, or an existing directory to move into");
         var cmd = new Command("mv", "Move or rename a file or directory (replaces an existing file, like mv)") { src, dst };
-        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), r.GetValue(src)!, fs =>
+        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), fs =>
         {
-            string from = Normalize(r.GetValue(src)!);
-            // The library's rename error names only the last component; say which path and branch.
-            if (!fs.Exists(from)) throw new AgentFsException(Errno.ENOENT, $"cannot move {from}: it does not exist in branch {fs.Branch}");
-            string to = IntoDirectory(fs, Normalize(r.GetValue(dst)!), NameOf(from));
+            string from = AgentFileSystem.NormalizePath(r.GetValue(src)!);
+            string to = IntoDirectory(fs, r.GetValue(dst)!, NameOf(from));
             fs.Move(from, to);
             return Program.ExitOk;
         }));
@@ -275,11 +259,11 @@ internal static class FsCommand
         var link = PathArgument("LINK", "New name, or an existing directory to create it in");
         var symbolic = new Option<bool>("-s", "--symbolic") { Description = "Make a symbolic link (same as 'fs symlink')" };
         var cmd = new Command("ln", "Make a hard link LINK to TARGET, like ln") { target, link, symbolic };
-        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), r.GetValue(link)!, fs =>
+        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), fs =>
         {
             if (r.GetValue(symbolic)) return MakeSymlink(fs, r.GetValue(target)!, r.GetValue(link)!);
-            string existing = Normalize(r.GetValue(target)!);
-            string newPath = IntoDirectory(fs, Normalize(r.GetValue(link)!), NameOf(existing));
+            string existing = AgentFileSystem.NormalizePath(r.GetValue(target)!);
+            string newPath = IntoDirectory(fs, r.GetValue(link)!, NameOf(existing));
             fs.CreateHardLink(newPath, existing);
             return Program.ExitOk;
         }));
@@ -291,7 +275,7 @@ internal static class FsCommand
         var target = PathArgument("TARGET", "Text of the link (not checked; relative to the link's directory, or absolute within the branch)");
         var link = PathArgument("LINK", "New link, or an existing directory to create it in");
         var cmd = new Command("symlink", "Make a symbolic link LINK pointing to TARGET, like ln -s") { target, link };
-        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), r.GetValue(link)!, fs => MakeSymlink(fs, r.GetValue(target)!, r.GetValue(link)!)));
+        cmd.SetAction(r => Writing(storeOf(r), branchOf(r), fs => MakeSymlink(fs, r.GetValue(target)!, r.GetValue(link)!)));
         return cmd;
     }
 
@@ -299,8 +283,8 @@ internal static class FsCommand
     {
         if (target.Length == 0) throw new AgentFsException(Errno.ENOENT, "the target of a symbolic link cannot be empty");
         if (target.Contains('\0')) throw new AgentFsException(Errno.EINVAL, $"symbolic link target {target.Replace("\0", "\\0")} contains a NUL byte");
-        string name = NameOf(Normalize(target));
-        fs.CreateSymbolicLink(IntoDirectory(fs, Normalize(link), name == "/" ? "" : name), target);
+        string name = NameOf(AgentFileSystem.NormalizePath(target));
+        fs.CreateSymbolicLink(IntoDirectory(fs, link, name == "/" ? "" : name), target);
         return Program.ExitOk;
     }
 
@@ -312,9 +296,9 @@ internal static class FsCommand
         cmd.SetAction(r =>
         {
             uint bits = ParseOctalMode(r.GetValue(mode)!);
-            return Writing(storeOf(r), branchOf(r), r.GetValue(path)!, fs =>
+            return Writing(storeOf(r), branchOf(r), fs =>
             {
-                fs.SetMode(Normalize(r.GetValue(path)!), bits);
+                fs.SetMode(r.GetValue(path)!, bits);
                 return Program.ExitOk;
             });
         });
@@ -330,45 +314,21 @@ internal static class FsCommand
 
     // ---- helpers ----------------------------------------------------------------------------------
 
-    private static int Reading(string storePath, string branch, string subject, Func<AgentFileSystem, int> work)
+    private static int Reading(string storePath, string branch, Func<AgentFileSystem, int> work)
     {
         using var store = StoreAccess.OpenForReading(storePath);
         using var fs = store.OpenFileSystem(branch, readOnly: true);
-        return About(subject, fs, work);
+        return work(fs);
     }
 
-    private static int Writing(string storePath, string branch, string subject, Func<AgentFileSystem, int> work)
+    private static int Writing(string storePath, string branch, Func<AgentFileSystem, int> work)
     {
         using var store = StoreAccess.OpenForWriting(storePath);
         using var fs = store.OpenFileSystem(branch, readOnly: false);
-        return About(subject, fs, work);
+        return work(fs);
     }
 
-    /// <summary>Makes sure an error names the path it is about (some library messages name only the last component).</summary>
-    private static int About(string subject, AgentFileSystem fs, Func<AgentFileSystem, int> work)
-    {
-        try { return work(fs); }
-        catch (AgentFsException e) when (e.IsStoreCorrupt) { throw e.WithPath(Normalize(subject)); }
-        catch (AgentFsException e) when (!e.Message.Contains('/'))
-        {
-            throw new AgentFsException(e.Errno, $"{Normalize(subject)} in branch {fs.Branch}: {e.Message}", e);
-        }
-    }
-
-    /// <summary>"/a/b" form: '/'-rooted, no empty, '.' or '..' parts ('..' at the root stays at the root, as the library does).</summary>
-    internal static string Normalize(string path)
-    {
-        if (path.Contains('\0')) throw new AgentFsException(Errno.EINVAL, $"path {path.Replace("\0", "\\0")} contains a NUL byte");
-        var parts = new List<string>();
-        foreach (var p in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (p == ".") continue;
-            if (p == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
-            parts.Add(p);
-        }
-        return "/" + string.Join('/', parts);
-    }
-
+    // Names within paths the library has normalised (AgentFileSystem.NormalizePath): what mv, ln and mkdir mean by them.
     private static string Join(string dir, string name) => dir == "/" ? "/" + name : dir + "/" + name;
 
     private static string NameOf(string normalized) => normalized == "/" ? "/" : normalized[(normalized.LastIndexOf('/') + 1)..];
@@ -382,33 +342,10 @@ internal static class FsCommand
     /// <summary>Like mv and ln: when the destination is an existing directory (or a link to one), the name goes inside it.</summary>
     private static string IntoDirectory(AgentFileSystem fs, string dst, string name)
     {
-        if (name.Length == 0 || name == "/") return dst;
-        if (!fs.Exists(dst)) return dst;
-        return TryFollow(fs, dst, out string real, out var a) && a.IsDirectory ? Join(real, name) : dst;
-    }
-
-    private static bool TryFollowToDirectory(AgentFileSystem fs, string path, out string resolved, out InodeAttributes attrs)
-    {
-        try { return TryFollow(fs, path, out resolved, out attrs) && attrs.IsDirectory; }
-        catch (AgentFsException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR)
-        {
-            (resolved, attrs) = (path, default);
-            return false; // a dangling link is listed as itself
-        }
-    }
-
-    /// <summary>Resolves symbolic links at the end of a path (the library follows them only in the middle).</summary>
-    private static bool TryFollow(AgentFileSystem fs, string path, out string resolved, out InodeAttributes attrs)
-    {
-        resolved = path;
-        for (int i = 0; i < 40; i++)
-        {
-            attrs = fs.GetAttributes(resolved);
-            if (!attrs.IsSymlink) return true;
-            string target = fs.ReadSymbolicLink(resolved);
-            resolved = Normalize(target.StartsWith('/') ? target : ParentOf(resolved) + "/" + target);
-        }
-        attrs = default;
-        return false;
+        string normalized = AgentFileSystem.NormalizePath(dst);
+        if (name.Length == 0 || name == "/") return normalized;
+        return fs.Exists(normalized, followSymlinks: true) && fs.GetAttributes(normalized, followSymlinks: true).IsDirectory
+            ? Join(normalized, name)
+            : normalized;
     }
 }

@@ -45,7 +45,7 @@ internal static class ClaudeCodeSettings
             var entry = new JsonObject();
             if (ev != TurnEvent) entry["matcher"] = "*";
             entry["hooks"] = new JsonArray(new JsonObject { ["type"] = "command", ["command"] = hookCommand, ["timeout"] = TimeoutSeconds });
-            if (hooks[ev] is JsonArray existing) existing.Add(entry);
+            if (hooks[ev] is JsonArray existing) existing.Add((JsonNode)entry);
             else hooks[ev] = new JsonArray(entry);
         }
         byte[] after = Serialize(root);

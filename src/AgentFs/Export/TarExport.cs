@@ -65,7 +65,7 @@ internal sealed class TarExport
     private void ExportDirectory(ulong dirIno, string prefix)
     {
         List<DirectoryEntry> entries;
-        try { entries = _fs.ReadDirectory(dirIno); }
+        try { entries = _fs.Inodes.ReadDirectory(dirIno); }
         catch (AgentFsException e) when (e.Errno is Errno.ENOENT or Errno.ESTALE)
         {
             Warn($"{Show(prefix)}: vanished while being exported");
@@ -79,7 +79,7 @@ internal sealed class TarExport
             string name = prefix + ByteNames.Decode(e.Name, out bool escaped);
             if (escaped) Warn($"{name}: the name is not UTF-8; its invalid bytes are written as \\xNN");
             InodeAttributes a;
-            try { a = _fs.Lookup(dirIno, e.Name); }
+            try { a = _fs.Inodes.Lookup(dirIno, e.Name); }
             catch (AgentFsException ex) when (ex.Errno is Errno.ENOENT or Errno.ESTALE)
             {
                 Warn($"{name}: vanished while being exported");
@@ -101,7 +101,7 @@ internal sealed class TarExport
                 else ExportNonDirectory(name, a);
             }
             catch (AgentFsException ex) { throw ex.WithPath(name); }
-            finally { _fs.Forget(a.Ino); } // a whole tree: let the view forget where each base object lives once written
+            finally { _fs.Inodes.Forget(a.Ino); } // a whole tree: let the view forget where each base object lives once written
         }
     }
 
@@ -136,7 +136,7 @@ internal sealed class TarExport
             case PosixMode.S_IFLNK:
             {
                 var entry = NewEntry(TarEntryType.SymbolicLink, name, a);
-                entry.LinkName = ByteNames.Decode(_fs.ReadLink(a.Ino), out bool escaped);
+                entry.LinkName = ByteNames.Decode(_fs.Inodes.ReadLink(a.Ino), out bool escaped);
                 if (escaped) Warn($"{name}: the symlink target is not UTF-8; its invalid bytes are written as \\xNN");
                 Write(entry);
                 _symlinks++;
@@ -177,10 +177,10 @@ internal sealed class TarExport
     private PaxTarEntry NewEntry(TarEntryType type, string name, InodeAttributes a)
     {
         var records = TimeRecords(a);
-        foreach (var attr in _fs.ListXattr(a.Ino))
+        foreach (var attr in _fs.Inodes.ListXattr(a.Ino))
         {
             byte[] value;
-            try { value = _fs.GetXattr(a.Ino, attr); }
+            try { value = _fs.Inodes.GetXattr(a.Ino, attr); }
             catch (AgentFsException e) when (e.Errno == Errno.ENODATA) { continue; }
             if (System.Text.Unicode.Utf8.IsValid(value) && !attr.Contains('=') && !attr.Contains('\n'))
                 records.Add(new("SCHILY.xattr." + attr, Encoding.UTF8.GetString(value)));
@@ -267,7 +267,7 @@ internal sealed class InodeContentStream : Stream
     {
         if (_position >= _length) return 0;
         var want = buffer[..(int)Math.Min(buffer.Length, _length - _position)];
-        int n = _fs.Read(_ino, _position, want);
+        int n = _fs.Inodes.Read(_ino, _position, want);
         if (n == 0)
         {
             // The file got shorter than it was when its header was written.
@@ -278,7 +278,7 @@ internal sealed class InodeContentStream : Stream
         _position += n;
         if (_position == _length && !ChangedWhileRead)
         {
-            try { ChangedWhileRead = _fs.GetAttr(_ino).Size != _length; }
+            try { ChangedWhileRead = _fs.Inodes.GetAttr(_ino).Size != _length; }
             catch (AgentFsException) { ChangedWhileRead = true; }
         }
         return n;

@@ -9,7 +9,7 @@ namespace AgentFs;
 public sealed partial class AgentFileSystem
 {
     /// <summary>open(2): counts the open (an unlinked file lives until its last release) and applies O_TRUNC.</summary>
-    public InodeAttributes Open(ulong ino, bool truncate = false, Caller? caller = null)
+    private InodeAttributes Open(ulong ino, bool truncate = false, Caller? caller = null)
     {
         var rec = GetRecord(ino);
         if (rec.IsDirectory && truncate) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
@@ -25,7 +25,7 @@ public sealed partial class AgentFileSystem
     /// changed that file (no record in any layer), so the kernel may read the base directly. -1 otherwise.
     /// The caller closes it.
     /// </summary>
-    public int TryOpenUntouchedBaseFile(ulong ino)
+    private int TryOpenUntouchedBaseFile(ulong ino)
     {
         var rec = FindRecord(ino, null, out int depth);
         if (rec == null || depth != -1 || !rec.IsRegular || rec.Origin == null) return -1;
@@ -34,7 +34,7 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>release(2): the last release of an unlinked file frees it.</summary>
-    public void Release(ulong ino)
+    private void Release(ulong ino)
     {
         if (!_nodes.TryGetValue(ino, out var ns)) return;
         if (Interlocked.Decrement(ref ns.Opens) > 0 || IsReadOnly || _disposed) return;
@@ -48,10 +48,10 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>fsync(2): everything changed so far is durable when this returns.</summary>
-    public void Fsync(ulong ino = 0) => Flush(durable: true);
+    private void Fsync(ulong ino = 0) => Flush(durable: true);
 
     /// <summary>Reads at offset into destination; returns the number of bytes read (0 at or past the end).</summary>
-    public int Read(ulong ino, long offset, Span<byte> destination)
+    private int Read(ulong ino, long offset, Span<byte> destination)
     {
         var rec = FindRecord(ino, null, out int depth) ?? throw new AgentFsException(Errno.ESTALE, $"inode {ino} no longer exists in branch {Branch}");
         if (rec.IsDirectory) throw new AgentFsException(Errno.EISDIR, $"inode {ino} is a directory");
@@ -196,7 +196,7 @@ public sealed partial class AgentFileSystem
     /// <summary>Writes data at offset (extending the file as needed); returns the count written. With
     /// updateTimes false (the kernel's writeback cache, which owns mtime and sends it by setattr) the
     /// times are left alone.</summary>
-    public int Write(ulong ino, long offset, ReadOnlySpan<byte> data, bool updateTimes = true, Caller? caller = null)
+    private int Write(ulong ino, long offset, ReadOnlySpan<byte> data, bool updateTimes = true, Caller? caller = null)
     {
         CheckWritable();
         if (offset < 0) throw new AgentFsException(Errno.EINVAL, "negative offset");
@@ -252,7 +252,7 @@ public sealed partial class AgentFileSystem
     /// none of them anyway (through 6.18 it sends only KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE).
     /// Argument errors follow vfs_fallocate: EINVAL, EOPNOTSUPP, ESPIPE / EISDIR / ENODEV, EFBIG, in that order.
     /// </summary>
-    public void Fallocate(ulong ino, long offset, long length, FallocateMode mode = FallocateMode.Allocate, Caller? caller = null)
+    private void Fallocate(ulong ino, long offset, long length, FallocateMode mode = FallocateMode.Allocate, Caller? caller = null)
     {
         const int ESPIPE = 29;
         CheckWritable();
@@ -312,7 +312,7 @@ public sealed partial class AgentFileSystem
 
     /// <summary>lseek SEEK_DATA / SEEK_HOLE: the next data (or hole) offset at or after offset, or -1 past the end.
     /// The whole file counts as data (a valid answer: holes are optional), the end is the one hole.</summary>
-    public long SeekDataOrHole(ulong ino, long offset, bool data)
+    private long SeekDataOrHole(ulong ino, long offset, bool data)
     {
         var rec = GetRecord(ino);
         if (offset < 0 || offset >= rec.Size) return -1;

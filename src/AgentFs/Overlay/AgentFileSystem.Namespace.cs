@@ -14,11 +14,11 @@ public sealed partial class AgentFileSystem
     /// <summary>lookup: finds name in a directory. The view remembers where a base object it finds lives, so the
     /// inode can be used by number afterwards, until <see cref="Forget"/>. (Counting the kernel's references is the
     /// FUSE adapter's business: it calls Forget when the kernel holds none any more.)</summary>
-    public InodeAttributes Lookup(ulong parent, ReadOnlySpan<byte> name) => LookupCore(parent, name, out _).ToAttributes();
+    private InodeAttributes Lookup(ulong parent, ReadOnlySpan<byte> name) => LookupCore(parent, name, out _).ToAttributes();
 
     /// <summary>lookup that answers a missing name with false instead of an exception (misses are common:
     /// compilers and git probe many names that do not exist). Other errors still throw.</summary>
-    public bool TryLookup(ulong parent, ReadOnlySpan<byte> name, out InodeAttributes attributes)
+    private bool TryLookup(ulong parent, ReadOnlySpan<byte> name, out InodeAttributes attributes)
     {
         var rec = LookupCore(parent, name, out _, throwIfMissing: false);
         attributes = rec?.ToAttributes() ?? default;
@@ -51,25 +51,25 @@ public sealed partial class AgentFileSystem
 
     /// <summary>forget: no caller holds the inode any more (the FUSE adapter calls this when the kernel's lookup count
     /// drops to zero), so the view may forget where it lives; it keeps that while the inode is open.</summary>
-    public void Forget(ulong ino)
+    private void Forget(ulong ino)
     {
         if (ino == InodeNumbers.Root || !_nodes.TryGetValue(ino, out var ns)) return;
         ns.Held = false;
         if (Volatile.Read(ref ns.Opens) <= 0) _nodes.TryRemove(new KeyValuePair<ulong, NodeState>(ino, ns));
     }
 
-    public InodeAttributes GetAttr(ulong ino) => GetRecord(ino).ToAttributes();
+    private InodeAttributes GetAttr(ulong ino) => GetRecord(ino).ToAttributes();
 
     /// <summary>getattr that answers an inode which no longer exists (ESTALE for <see cref="GetAttr"/>) with
     /// false. The kernel asks about unlinked inodes it still caches, e.g. to write back their ctime.</summary>
-    public bool TryGetAttr(ulong ino, out InodeAttributes attributes)
+    private bool TryGetAttr(ulong ino, out InodeAttributes attributes)
     {
         var r = TryGetRecord(ino);
         attributes = r?.ToAttributes() ?? default;
         return r != null;
     }
 
-    public InodeAttributes SetAttr(ulong ino, SetAttrRequest req, Caller? caller = null)
+    private InodeAttributes SetAttr(ulong ino, SetAttrRequest req, Caller? caller = null)
     {
         CheckWritable();
         InodeRecord rec;
@@ -106,7 +106,7 @@ public sealed partial class AgentFileSystem
         return rec.ToAttributes();
     }
 
-    public byte[] ReadLink(ulong ino)
+    private byte[] ReadLink(ulong ino)
     {
         var rec = GetRecord(ino);
         if (!rec.IsSymlink) throw new AgentFsException(Errno.EINVAL, $"inode {ino} is not a symbolic link");
@@ -114,7 +114,7 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>mknod. The umask applies as for <see cref="Create"/>.</summary>
-    public InodeAttributes Mknod(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev = 0, uint umask = 0, Caller? caller = null)
+    private InodeAttributes Mknod(ulong parent, ReadOnlySpan<byte> name, uint mode, ulong rdev = 0, uint umask = 0, Caller? caller = null)
     {
         if ((mode & PosixMode.S_IFMT) == 0) mode |= PosixMode.S_IFREG;
         if (PosixMode.IsDirectory(mode) || PosixMode.IsSymlink(mode))
@@ -125,15 +125,15 @@ public sealed partial class AgentFileSystem
     /// <summary>create: a new regular file (EEXIST when the name exists). The caller's <paramref name="umask"/>
     /// applies unless the directory has a default ACL, which decides the permissions instead (see
     /// <see cref="PosixAcl"/>); in a set-group-id directory the file takes the directory's group.</summary>
-    public InodeAttributes Create(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0, Caller? caller = null) =>
+    private InodeAttributes Create(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0, Caller? caller = null) =>
         CreateNode(parent, name, PosixMode.S_IFREG | (mode & PosixMode.PermissionMask), 0, null, "create", umask, caller);
 
     /// <summary>mkdir. As <see cref="Create"/>; a new directory also inherits the set-group-id bit and the
     /// default ACL of its parent.</summary>
-    public InodeAttributes Mkdir(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0, Caller? caller = null) =>
+    private InodeAttributes Mkdir(ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask = 0, Caller? caller = null) =>
         CreateNode(parent, name, PosixMode.S_IFDIR | (mode & PosixMode.PermissionMask), 0, null, "mkdir", umask, caller);
 
-    public InodeAttributes Symlink(ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, Caller? caller = null)
+    private InodeAttributes Symlink(ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, Caller? caller = null)
     {
         if (target.IsEmpty || target.Length > 4095 || target.IndexOf((byte)0) >= 0)
             throw new AgentFsException(Errno.EINVAL, "a symbolic link target must be 1 to 4095 bytes without NUL");
@@ -204,7 +204,7 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>link: a new name for an existing non-directory inode.</summary>
-    public InodeAttributes Link(ulong ino, ulong newParent, ReadOnlySpan<byte> newName, Caller? caller = null)
+    private InodeAttributes Link(ulong ino, ulong newParent, ReadOnlySpan<byte> newName, Caller? caller = null)
     {
         CheckWritable();
         CheckName(newName, lookup: false);
@@ -230,9 +230,9 @@ public sealed partial class AgentFileSystem
         return rec.ToAttributes();
     }
 
-    public void Unlink(ulong parent, ReadOnlySpan<byte> name, Caller? caller = null) => Remove(parent, name, directory: false, caller);
+    private void Unlink(ulong parent, ReadOnlySpan<byte> name, Caller? caller = null) => Remove(parent, name, directory: false, caller);
 
-    public void Rmdir(ulong parent, ReadOnlySpan<byte> name, Caller? caller = null) => Remove(parent, name, directory: true, caller);
+    private void Rmdir(ulong parent, ReadOnlySpan<byte> name, Caller? caller = null) => Remove(parent, name, directory: true, caller);
 
     private void Remove(ulong parent, ReadOnlySpan<byte> name, bool directory, Caller? caller)
     {
@@ -271,7 +271,7 @@ public sealed partial class AgentFileSystem
         SetDentry(parent, name, NameExistsBelowTop(parent, prec, name) ? new DentryValue(0, 0) : DentryValue.Removed);
 
     /// <summary>rename and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE.</summary>
-    public void Rename(ulong parent, ReadOnlySpan<byte> name, ulong newParent, ReadOnlySpan<byte> newName, RenameFlags flags = RenameFlags.None, Caller? caller = null)
+    private void Rename(ulong parent, ReadOnlySpan<byte> name, ulong newParent, ReadOnlySpan<byte> newName, RenameFlags flags = RenameFlags.None, Caller? caller = null)
     {
         CheckWritable();
         CheckName(name, lookup: true);
@@ -360,7 +360,7 @@ public sealed partial class AgentFileSystem
     /// hash of the name, so an offset stays valid while the directory changes: reading on from it neither
     /// repeats nor skips entries that did not change.
     /// </summary>
-    public List<DirectoryEntry> ReadDirectory(ulong ino)
+    private List<DirectoryEntry> ReadDirectory(ulong ino)
     {
         var rec = GetRecord(ino);
         if (!rec.IsDirectory) throw new AgentFsException(Errno.ENOTDIR, $"inode {ino} is not a directory");
@@ -439,7 +439,7 @@ public sealed partial class AgentFileSystem
         return c < 3 ? c + 3 : c;
     }
 
-    public FileSystemStats StatFs()
+    private FileSystemStats StatFs()
     {
         var s = _base.StatFs();
         return new FileSystemStats(s.Bsize, s.Blocks, s.Bfree, s.Bavail, s.Files, s.Ffree, NameMax);
@@ -451,13 +451,13 @@ public sealed partial class AgentFileSystem
         rec.XattrsFromBase && rec.Origin != null ? _base.ReadXattrs(rec.Origin) : rec.Xattrs ?? new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
 
     /// <summary>getxattr: the value, or ENODATA.</summary>
-    public byte[] GetXattr(ulong ino, string name) =>
+    private byte[] GetXattr(ulong ino, string name) =>
         TryGetXattr(ino, name) ?? throw new AgentFsException(XattrNamespace.Check(name) is int refused and not 0 ? refused : Errno.ENODATA, $"no attribute {name}");
 
     /// <summary>getxattr without an exception for a missing name (the kernel asks for security.* names often).</summary>
-    public byte[]? TryGetXattr(ulong ino, string name) => TryGetXattr(GetRecord(ino), name);
+    private byte[]? TryGetXattr(ulong ino, string name) => TryGetXattr(GetRecord(ino), name);
 
-    public IReadOnlyList<string> ListXattr(ulong ino) => Xattrs(GetRecord(ino)).Keys.ToList();
+    private IReadOnlyList<string> ListXattr(ulong ino) => Xattrs(GetRecord(ino)).Keys.ToList();
 
     /// <summary>
     /// setxattr. The POSIX ACL names follow the kernel's rules for local file systems (see <see cref="PosixAcl"/>):
@@ -465,7 +465,7 @@ public sealed partial class AgentFileSystem
     /// with <paramref name="dropSetGid"/> (the caller is neither in the file's group nor privileged) setting
     /// it also clears set-group-id. A default ACL is for directories only.
     /// </summary>
-    public void SetXattr(ulong ino, string name, ReadOnlySpan<byte> value, int flags = 0, bool dropSetGid = false, Caller? caller = null)
+    private void SetXattr(ulong ino, string name, ReadOnlySpan<byte> value, int flags = 0, bool dropSetGid = false, Caller? caller = null)
     {
         CheckWritable();
         if (name.Length == 0 || Encoding.UTF8.GetByteCount(name) > 255) throw new AgentFsException(Errno.ERANGE, "attribute name must be 1 to 255 bytes");
@@ -509,7 +509,7 @@ public sealed partial class AgentFileSystem
     }
 
     /// <summary>removexattr (ENODATA when missing). Removing an ACL that is not there succeeds, as on ext4.</summary>
-    public void RemoveXattr(ulong ino, string name, Caller? caller = null)
+    private void RemoveXattr(ulong ino, string name, Caller? caller = null)
     {
         CheckWritable();
         lock (_writeLock)
@@ -542,7 +542,7 @@ public sealed partial class AgentFileSystem
     public const string CapabilityXattr = "security.capability";
 
     /// <summary>Whether the inode has the extended attribute <paramref name="name"/>.</summary>
-    public bool HasXattr(ulong ino, string name) => TryGetXattr(GetRecord(ino), name) != null;
+    private bool HasXattr(ulong ino, string name) => TryGetXattr(GetRecord(ino), name) != null;
 
     private byte[]? TryGetXattr(InodeRecord rec, string name) =>
         rec.XattrsFromBase && rec.Origin != null ? _base.ReadXattr(rec.Origin, name)
@@ -555,7 +555,7 @@ public sealed partial class AgentFileSystem
     /// Nothing is written when there is nothing to drop. A FUSE mount with FUSE_HANDLE_KILLPRIV_V2 calls this.
     /// Returns whether anything was dropped.
     /// </summary>
-    public bool KillPrivileges(ulong ino, bool setIds, Caller? caller = null)
+    private bool KillPrivileges(ulong ino, bool setIds, Caller? caller = null)
     {
         CheckWritable();
         bool changed = false;

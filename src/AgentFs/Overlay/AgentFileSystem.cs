@@ -68,6 +68,7 @@ public sealed partial class AgentFileSystem : IDisposable
         _layers = new LayerReader(store);
         _recordCache = readOnly ? null : new RecordCache();
         _current = new MemTable(chain.Top);
+        Inodes = new InodeOperations(this);
         _nodes[InodeNumbers.Root] = new NodeState { Origin = [], Held = true };
         if (!readOnly)
         {

@@ -23,7 +23,7 @@ internal sealed class StateView : IDisposable
         State = state;
         _stats = stats;
         Fs = store.OpenStateFileSystem(state);
-        _resolved[[]] = new Node(InodeNumbers.Root, Fs.GetAttr(InodeNumbers.Root));
+        _resolved[[]] = new Node(InodeNumbers.Root, Fs.Inodes.GetAttr(InodeNumbers.Root));
     }
 
     public StoreState State { get; }
@@ -52,7 +52,7 @@ internal sealed class StateView : IDisposable
         _stats.Lookups++;
         try
         {
-            var a = Fs.Lookup(dir, name);
+            var a = Fs.Inodes.Lookup(dir, name);
             return new Node(a.Ino, a);
         }
         catch (AgentFsException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ESTALE) { return null; }
@@ -64,7 +64,7 @@ internal sealed class StateView : IDisposable
         _stats.DirectoryListings++;
         var list = new List<(byte[], Node)>();
         List<DirectoryEntry> entries;
-        try { entries = Fs.ReadDirectory(dir.Ino); }
+        try { entries = Fs.Inodes.ReadDirectory(dir.Ino); }
         catch (AgentFsException e) { throw Store.StoreCorruption.AtPath(e, path); }
         foreach (var e in entries)
         {
@@ -77,7 +77,7 @@ internal sealed class StateView : IDisposable
         return list;
     }
 
-    public byte[] ReadLink(Node n) => Fs.ReadLink(n.Ino);
+    public byte[] ReadLink(Node n) => Fs.Inodes.ReadLink(n.Ino);
 
     public FileVersion Version(Node n) => new(n.Ino, n.Attributes.Mode, n.Attributes.Size, n.Attributes.Rdev,
         n.Attributes.IsSymlink ? ReadLink(n) : null);
@@ -93,7 +93,7 @@ internal sealed class StateView : IDisposable
         {
             while (done < data.Length)
             {
-                int n = Fs.Read(ino, done, data.AsSpan(done, Math.Min(data.Length - done, 1 << 20)));
+                int n = Fs.Inodes.Read(ino, done, data.AsSpan(done, Math.Min(data.Length - done, 1 << 20)));
                 if (n == 0) break;
                 done += n;
             }
@@ -112,7 +112,7 @@ internal sealed class StateView : IDisposable
             while (pos < size)
             {
                 int n;
-                try { n = Fs.Read(ino, pos, buf.AsSpan(0, (int)Math.Min(buf.Length, size - pos))); }
+                try { n = Fs.Inodes.Read(ino, pos, buf.AsSpan(0, (int)Math.Min(buf.Length, size - pos))); }
                 catch (AgentFsException e) { throw Store.StoreCorruption.AtPath(e, path); }
                 if (n == 0) break;
                 consume(buf.AsSpan(0, n));

@@ -513,7 +513,7 @@ internal sealed class TreeDiffer
         int done = 0;
         while (done < dest.Length)
         {
-            int n = v.Fs.Read(ino, offset + done, dest[done..]);
+            int n = v.Fs.Inodes.Read(ino, offset + done, dest[done..]);
             if (n == 0) break;
             done += n;
         }

@@ -36,7 +36,7 @@ public class ExportTests(ITestOutputHelper output)
         fs.CreateDirectory("new/deep/er");
         fs.WriteAllText("new/a.txt", "a\n");
         fs.SetMode("new/a.txt", Convert.ToUInt32("640", 8));
-        fs.SetAttr(fs.GetAttributes("new/a.txt").Ino, new SetAttrRequest(SetAttrFields.Uid | SetAttrFields.Gid, Uid: 1234, Gid: 5678));
+        fs.Inodes.SetAttr(fs.GetAttributes("new/a.txt").Ino, new SetAttrRequest(SetAttrFields.Uid | SetAttrFields.Gid, Uid: 1234, Gid: 5678));
         fs.CreateHardLink("new/a-link", "new/a.txt");
         fs.CreateHardLink("new/deep/one-too", "pair/one");
         fs.CreateSymbolicLink("new/dirlink", "../src");
@@ -55,9 +55,9 @@ public class ExportTests(ITestOutputHelper output)
         fs.MakeNode("new/pipe2", PosixMode.S_IFIFO | Convert.ToUInt32("600", 8));
         if (IsRoot) fs.MakeNode("new/null", PosixMode.S_IFCHR | Convert.ToUInt32("666", 8), (1UL << 8) | 3); // 1:3; only root can extract it
         fs.MakeNode("new/sock", PosixMode.S_IFSOCK | Convert.ToUInt32("755", 8));
-        var newDir = fs.Lookup(InodeNumbers.Root, "new"u8);
-        var odd = fs.Create(newDir.Ino, NonUtf8Name, Convert.ToUInt32("644", 8));
-        fs.Write(odd.Ino, 0, "odd name\n"u8);
+        var newDir = fs.Inodes.Lookup(InodeNumbers.Root, "new"u8);
+        var odd = fs.Inodes.Create(newDir.Ino, NonUtf8Name, Convert.ToUInt32("644", 8));
+        fs.Inodes.Write(odd.Ino, 0, "odd name\n"u8);
         fs.SetTimes("new/a.txt", OddMtime, OddMtime);
         fs.SetTimes("new/deep/er", 1_600_000_000_000_000_000, 1_600_000_000_000_000_000);
         fs.SetTimes("new/dirlink", 1_500_000_000_500_000_000, 1_500_000_000_500_000_000);
@@ -105,13 +105,13 @@ public class ExportTests(ITestOutputHelper output)
             {
                 Assert.Equal(ReadIno(fs, a), File.ReadAllBytes(where));
             }
-            if (a.IsSymlink) Assert.Equal(Encoding.UTF8.GetString(fs.ReadLink(a.Ino)), e.Target);
+            if (a.IsSymlink) Assert.Equal(Encoding.UTF8.GetString(fs.Inodes.ReadLink(a.Ino)), e.Target);
             if ((a.Mode & PosixMode.S_IFMT) == PosixMode.S_IFCHR) Assert.Equal("1:3", e.Device);
-            foreach (var attr in fs.ListXattr(a.Ino))
+            foreach (var attr in fs.Inodes.ListXattr(a.Ino))
             {
                 if (attr == "user.binary") continue; // written as LIBARCHIVE.xattr (base64), which GNU tar does not read
                 Assert.True(Xattrs(where).TryGetValue(attr, out var v), $"{name}: xattr {attr} missing");
-                Assert.Equal(Convert.ToHexString(fs.GetXattr(a.Ino, attr)), v);
+                Assert.Equal(Convert.ToHexString(fs.Inodes.GetXattr(a.Ino, attr)), v);
             }
         }
         // Hard links: two paths are one inode in the extracted tree exactly when they are one inode in the branch.
@@ -196,20 +196,20 @@ public class ExportTests(ITestOutputHelper output)
     {
         var data = new byte[a.Size];
         int done = 0, n;
-        while (done < data.Length && (n = fs.Read(a.Ino, done, data.AsSpan(done))) > 0) done += n;
+        while (done < data.Length && (n = fs.Inodes.Read(a.Ino, done, data.AsSpan(done))) > 0) done += n;
         return data;
     }
 
     private static void Collect(AgentFileSystem fs, string prefix, SortedDictionary<string, (InodeAttributes, string)> into)
     {
-        foreach (var e in fs.ReadDirectory(prefix.Length == 0 ? InodeNumbers.Root : fs.GetAttributes(prefix).Ino))
+        foreach (var e in fs.Inodes.ReadDirectory(prefix.Length == 0 ? InodeNumbers.Root : fs.GetAttributes(prefix).Ino))
         {
             string shown = Decode(e.Name);
             string name = prefix.Length == 0 ? shown : prefix + "/" + shown;
             // The path API takes UTF-8; reach the odd name through the inode API instead.
             if (shown.Contains("\\x"))
             {
-                into[name] = (fs.Lookup(fs.GetAttributes(prefix).Ino, e.Name), name);
+                into[name] = (fs.Inodes.Lookup(fs.GetAttributes(prefix).Ino, e.Name), name);
                 continue;
             }
             var a = fs.GetAttributes(name);

@@ -48,14 +48,14 @@ public class OperationLogTests
         using var s = t.Create();
         using (var fs = s.OpenFileSystem())
         {
-            ulong dir = fs.Mkdir(InodeNumbers.Root, "work"u8, 0x1ED).Ino;
-            ulong file = fs.Create(dir, "a.txt"u8, 0x1A4).Ino;
-            ulong other = fs.Create(InodeNumbers.Root, "b.txt"u8, 0x1A4).Ino;
-            fs.Rename(InodeNumbers.Root, "work"u8, InodeNumbers.Root, "done"u8);
-            fs.Write(file, 0, "x"u8);
-            fs.Rename(dir, "a.txt"u8, InodeNumbers.Root, "b.txt"u8, RenameFlags.Exchange);
-            fs.Write(file, 1, "y"u8);
-            fs.Write(other, 0, "z"u8);
+            ulong dir = fs.Inodes.Mkdir(InodeNumbers.Root, "work"u8, 0x1ED).Ino;
+            ulong file = fs.Inodes.Create(dir, "a.txt"u8, 0x1A4).Ino;
+            ulong other = fs.Inodes.Create(InodeNumbers.Root, "b.txt"u8, 0x1A4).Ino;
+            fs.Inodes.Rename(InodeNumbers.Root, "work"u8, InodeNumbers.Root, "done"u8);
+            fs.Inodes.Write(file, 0, "x"u8);
+            fs.Inodes.Rename(dir, "a.txt"u8, InodeNumbers.Root, "b.txt"u8, RenameFlags.Exchange);
+            fs.Inodes.Write(file, 1, "y"u8);
+            fs.Inodes.Write(other, 0, "z"u8);
         }
         Assert.Equal(
         [

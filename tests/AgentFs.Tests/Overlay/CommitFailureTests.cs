@@ -33,7 +33,7 @@ public sealed class CommitFailureTests : IDisposable
         using (var fs = store.OpenFileSystem())
         {
             fs.WriteAllText("early.txt", "before\n");
-            fs.Fsync();
+            fs.Inodes.Fsync();
             File.WriteAllBytes(_filler, new byte[6 << 20]); // given back below
             var failure = FillUntilRefused(fs, accepted);
 
@@ -45,7 +45,7 @@ public sealed class CommitFailureTests : IDisposable
             foreach (Action change in new Action[]
                      {
                          () => fs.WriteAllText("later.txt", "x"), () => fs.CreateDirectory("dir"), () => fs.Delete("early.txt"),
-                         () => fs.SetMode("early.txt", 0x180), () => fs.Move("early.txt", "moved.txt"), () => fs.Fsync(),
+                         () => fs.SetMode("early.txt", 0x180), () => fs.Move("early.txt", "moved.txt"), () => fs.Inodes.Fsync(),
                      })
             {
                 var e = Assert.Throws<AgentFsException>(change);
@@ -55,7 +55,7 @@ public sealed class CommitFailureTests : IDisposable
             Assert.Equal("before\n", fs.ReadAllText("early.txt")); // reads go on
 
             File.Delete(_filler);
-            fs.Fsync(); // retries the kept changes first, then commits durably
+            fs.Inodes.Fsync(); // retries the kept changes first, then commits durably
             Assert.Null(fs.CommitError);
             fs.WriteAllText("later.txt", "after room\n");
         }
@@ -76,7 +76,7 @@ public sealed class CommitFailureTests : IDisposable
         var store = AgentStore.Open(_store, Options);
         var fs = store.OpenFileSystem();
         fs.WriteAllText("early.txt", "before\n");
-        fs.Fsync();
+        fs.Inodes.Fsync();
         Sh($"head -c 64M /dev/zero > {_filler} || true"); // fills the tmpfs
         FillUntilRefused(fs, accepted);
 
@@ -99,7 +99,7 @@ public sealed class CommitFailureTests : IDisposable
         var store = AgentStore.Open(_store, new StoreOptions { CommitInterval = TimeSpan.FromHours(1), ControlSocket = false });
         var fs = store.OpenFileSystem();
         fs.WriteAllText("first", "reserves inode numbers while there is room\n");
-        fs.Fsync();
+        fs.Inodes.Fsync();
         Sh($"head -c 64M /dev/zero > {_filler} || true");
         fs.WriteAllBytes("big", new byte[2 << 20]); // stays in memory: the next commit is the store's last
         var notSaved = Assert.Throws<AgentFsException>(store.Dispose);

@@ -53,8 +53,8 @@ public class ConcurrencyTests
         using var store = t.Create(new StoreOptions { CommitInterval = TimeSpan.FromMilliseconds(5), MaxDirtyBytes = 64 << 10 });
         using var fs = store.OpenFileSystem();
         var inos = Enumerable.Range(0, files).Select(i => i < files / 2
-            ? fs.Lookup(1, System.Text.Encoding.UTF8.GetBytes($"b{i}.txt")).Ino
-            : fs.Create(1, System.Text.Encoding.UTF8.GetBytes($"n{i}.txt"), 0x81A4).Ino).ToArray();
+            ? fs.Inodes.Lookup(1, System.Text.Encoding.UTF8.GetBytes($"b{i}.txt")).Ino
+            : fs.Inodes.Create(1, System.Text.Encoding.UTF8.GetBytes($"n{i}.txt"), 0x81A4).Ino).ToArray();
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         int writersLeft = 2;
         var writers = Enumerable.Range(0, 2).Select(w => new Thread(() =>
@@ -64,8 +64,8 @@ public class ConcurrencyTests
                 for (int v = 0; v < versions; v++)
                     for (int i = w; i < files; i += 2)
                     {
-                        fs.SetAttr(inos[i], new SetAttrRequest(SetAttrFields.Size, 0, 0, 0, first + v, 0, 0, 0));
-                        fs.Write(inos[i], 0, BitConverter.GetBytes(v));
+                        fs.Inodes.SetAttr(inos[i], new SetAttrRequest(SetAttrFields.Size, 0, 0, 0, first + v, 0, 0, 0));
+                        fs.Inodes.Write(inos[i], 0, BitConverter.GetBytes(v));
                         if (v % 37 == 0) fs.Flush(durable: false);
                     }
             }
@@ -80,7 +80,7 @@ public class ConcurrencyTests
                 while (Volatile.Read(ref writersLeft) > 0)
                     for (int i = 0; i < files; i++)
                     {
-                        long size = fs.GetAttr(inos[i]).Size;
+                        long size = fs.Inodes.GetAttr(inos[i]).Size;
                         if (size < seen[i]) errors.Enqueue($"reader {r} saw file {i} go back from size {seen[i]} to {size}");
                         seen[i] = Math.Max(seen[i], size);
                     }
@@ -94,8 +94,8 @@ public class ConcurrencyTests
         var buffer = new byte[4];
         for (int i = 0; i < files; i++)
         {
-            Assert.Equal(first + versions - 1, fs.GetAttr(inos[i]).Size);
-            fs.Read(inos[i], 0, buffer);
+            Assert.Equal(first + versions - 1, fs.Inodes.GetAttr(inos[i]).Size);
+            fs.Inodes.Read(inos[i], 0, buffer);
             Assert.Equal(versions - 1, BitConverter.ToInt32(buffer));
         }
     }
@@ -119,7 +119,7 @@ public class ConcurrencyTests
                 Thread.Sleep(20);
             }
             fs.WriteAllText("b", "2");
-            fs.Fsync();
+            fs.Inodes.Fsync();
         }
         using (var store = AgentStore.Open(t.StorePath))
         using (var fs = store.OpenFileSystem(readOnly: true))

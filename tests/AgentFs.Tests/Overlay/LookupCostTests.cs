@@ -12,14 +12,14 @@ public class LookupCostTests
         t.WriteBase("dir/file.txt", "base bytes");
         using var store = t.Create();
         using var fs = store.OpenFileSystem();
-        var dir = fs.Lookup(InodeNumbers.Root, "dir"u8);
-        fs.Lookup(dir.Ino, "file.txt"u8); // the first one also asks SQLite, and remembers that no layer knows the file
+        var dir = fs.Inodes.Lookup(InodeNumbers.Root, "dir"u8);
+        fs.Inodes.Lookup(dir.Ino, "file.txt"u8); // the first one also asks SQLite, and remembers that no layer knows the file
 
         const int Lookups = 50;
         long before = store.Base.StatCount;
         for (int i = 0; i < Lookups; i++)
         {
-            var a = fs.Lookup(dir.Ino, "file.txt"u8);
+            var a = fs.Inodes.Lookup(dir.Ino, "file.txt"u8);
             Assert.Equal(10, a.Size);
         }
         long stats = store.Base.StatCount - before;

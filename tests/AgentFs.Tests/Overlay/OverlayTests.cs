@@ -140,9 +140,9 @@ public class OverlayTests
         fs.SetXattr("a", "user.k", "v"u8);
         Assert.Equal("v"u8.ToArray(), fs.GetXattr("b", "user.k"));
         byte[] odd = [0xff, 0xfe, (byte)'\n', (byte)' '];
-        fs.Create(InodeNumbers.Root, odd, 0x1A4);
-        Assert.Contains(fs.ReadDirectory(InodeNumbers.Root), e => e.Name.AsSpan().SequenceEqual(odd));
-        var ex = Assert.Throws<AgentFsException>(() => fs.Create(InodeNumbers.Root, "a/b"u8, 0x1A4));
+        fs.Inodes.Create(InodeNumbers.Root, odd, 0x1A4);
+        Assert.Contains(fs.Inodes.ReadDirectory(InodeNumbers.Root), e => e.Name.AsSpan().SequenceEqual(odd));
+        var ex = Assert.Throws<AgentFsException>(() => fs.Inodes.Create(InodeNumbers.Root, "a/b"u8, 0x1A4));
         Assert.Equal(Errno.EINVAL, ex.Errno);
         fs.Delete("a");
         Assert.Equal("DAta", fs.ReadAllText("b"));
@@ -161,7 +161,7 @@ public class OverlayTests
         Assert.Equal(off + 3, fs.GetAttributes("sparse").Size);
         var ino = fs.GetAttributes("sparse").Ino;
         var buf = new byte[8];
-        Assert.Equal(8, fs.Read(ino, off - 5, buf));
+        Assert.Equal(8, fs.Inodes.Read(ino, off - 5, buf));
         Assert.Equal(new byte[] { 0, 0, 0, 0, 0, (byte)'e', (byte)'n', (byte)'d' }, buf);
     }
 
@@ -174,26 +174,26 @@ public class OverlayTests
         using var fs = store.OpenFileSystem();
         byte[] Name(string n) => System.Text.Encoding.UTF8.GetBytes(n);
 
-        Assert.False(fs.TryLookup(1, Name("missing"), out _));
-        Assert.Equal(Errno.ENOENT, Assert.Throws<AgentFsException>(() => fs.Lookup(1, Name("missing"))).Errno);
-        Assert.True(fs.TryLookup(1, Name("base.txt"), out var baseFile));
+        Assert.False(fs.Inodes.TryLookup(1, Name("missing"), out _));
+        Assert.Equal(Errno.ENOENT, Assert.Throws<AgentFsException>(() => fs.Inodes.Lookup(1, Name("missing"))).Errno);
+        Assert.True(fs.Inodes.TryLookup(1, Name("base.txt"), out var baseFile));
         Assert.Equal(13, baseFile.Size);
-        Assert.Null(fs.TryGetXattr(baseFile.Ino, "user.none"));
-        Assert.False(fs.HasXattr(baseFile.Ino, "user.none"));
+        Assert.Null(fs.Inodes.TryGetXattr(baseFile.Ino, "user.none"));
+        Assert.False(fs.Inodes.HasXattr(baseFile.Ino, "user.none"));
 
-        var a = fs.Create(1, Name("a"), 0x81A4);
-        fs.SetXattr(a.Ino, "user.k", "v"u8);
-        Assert.Equal("v"u8.ToArray(), fs.TryGetXattr(a.Ino, "user.k"));
-        Assert.True(fs.TryGetAttr(a.Ino, out var attrs) && attrs.Ino == a.Ino);
+        var a = fs.Inodes.Create(1, Name("a"), 0x81A4);
+        fs.Inodes.SetXattr(a.Ino, "user.k", "v"u8);
+        Assert.Equal("v"u8.ToArray(), fs.Inodes.TryGetXattr(a.Ino, "user.k"));
+        Assert.True(fs.Inodes.TryGetAttr(a.Ino, out var attrs) && attrs.Ino == a.Ino);
 
         // Unlinked and open: still there; unlinked and closed: gone (ESTALE for GetAttr), without an exception here.
-        fs.Open(a.Ino);
-        fs.Unlink(1, Name("a"));
-        Assert.True(fs.TryGetAttr(a.Ino, out attrs));
+        fs.Inodes.Open(a.Ino);
+        fs.Inodes.Unlink(1, Name("a"));
+        Assert.True(fs.Inodes.TryGetAttr(a.Ino, out attrs));
         Assert.Equal(0u, attrs.Nlink);
-        fs.Release(a.Ino);
-        Assert.False(fs.TryGetAttr(a.Ino, out _));
-        Assert.Equal(Errno.ESTALE, Assert.Throws<AgentFsException>(() => fs.GetAttr(a.Ino)).Errno);
+        fs.Inodes.Release(a.Ino);
+        Assert.False(fs.Inodes.TryGetAttr(a.Ino, out _));
+        Assert.Equal(Errno.ESTALE, Assert.Throws<AgentFsException>(() => fs.Inodes.GetAttr(a.Ino)).Errno);
     }
 
     [Fact]
@@ -202,20 +202,20 @@ public class OverlayTests
         using var t = new TempStore();
         using var store = t.Create();
         using var fs = store.OpenFileSystem();
-        var f = fs.Create(1, "f"u8, 0x8000 | 0xDED); // 06755
-        fs.SetXattr(f.Ino, AgentFileSystem.CapabilityXattr, new byte[] { 1, 2, 3 });
-        fs.SetXattr(f.Ino, "user.keep", "x"u8);
-        Assert.True(fs.KillPrivileges(f.Ino, setIds: false)); // a root write: the capability goes, the bits stay
-        Assert.Equal(0xDEDu, fs.GetAttr(f.Ino).Mode & 0xFFF);
-        Assert.False(fs.HasXattr(f.Ino, AgentFileSystem.CapabilityXattr));
-        Assert.True(fs.HasXattr(f.Ino, "user.keep"));
-        Assert.True(fs.KillPrivileges(f.Ino, setIds: true));
-        Assert.Equal(0x1EDu, fs.GetAttr(f.Ino).Mode & 0xFFF); // 0755
-        Assert.False(fs.KillPrivileges(f.Ino, setIds: true)); // nothing left to drop
+        var f = fs.Inodes.Create(1, "f"u8, 0x8000 | 0xDED); // 06755
+        fs.Inodes.SetXattr(f.Ino, AgentFileSystem.CapabilityXattr, new byte[] { 1, 2, 3 });
+        fs.Inodes.SetXattr(f.Ino, "user.keep", "x"u8);
+        Assert.True(fs.Inodes.KillPrivileges(f.Ino, setIds: false)); // a root write: the capability goes, the bits stay
+        Assert.Equal(0xDEDu, fs.Inodes.GetAttr(f.Ino).Mode & 0xFFF);
+        Assert.False(fs.Inodes.HasXattr(f.Ino, AgentFileSystem.CapabilityXattr));
+        Assert.True(fs.Inodes.HasXattr(f.Ino, "user.keep"));
+        Assert.True(fs.Inodes.KillPrivileges(f.Ino, setIds: true));
+        Assert.Equal(0x1EDu, fs.Inodes.GetAttr(f.Ino).Mode & 0xFFF); // 0755
+        Assert.False(fs.Inodes.KillPrivileges(f.Ino, setIds: true)); // nothing left to drop
 
-        var g = fs.Create(1, "g"u8, 0x8000 | 0x5E4); // 02744: set-group-id without group execute stays (mandatory locking)
-        Assert.False(fs.KillPrivileges(g.Ino, setIds: true));
-        Assert.Equal(0x5E4u, fs.GetAttr(g.Ino).Mode & 0xFFF);
+        var g = fs.Inodes.Create(1, "g"u8, 0x8000 | 0x5E4); // 02744: set-group-id without group execute stays (mandatory locking)
+        Assert.False(fs.Inodes.KillPrivileges(g.Ino, setIds: true));
+        Assert.Equal(0x5E4u, fs.Inodes.GetAttr(g.Ino).Mode & 0xFFF);
     }
 
     [Fact]
@@ -225,18 +225,18 @@ public class OverlayTests
         t.WriteBase("b.txt", "base bytes");
         using var store = t.Create();
         using var fs = store.OpenFileSystem();
-        var ino = fs.Lookup(1, "b.txt"u8).Ino;
-        for (int i = 0; i < 3; i++) Assert.Equal(10, fs.GetAttr(ino).Size); // answered from the base, remembered
+        var ino = fs.Inodes.Lookup(1, "b.txt"u8).Ino;
+        for (int i = 0; i < 3; i++) Assert.Equal(10, fs.Inodes.GetAttr(ino).Size); // answered from the base, remembered
         var before = fs.Checkpoint();
-        fs.Write(ino, 0, "BASE"u8);
+        fs.Inodes.Write(ino, 0, "BASE"u8);
         Assert.Equal("BASE bytes", fs.ReadAllText("b.txt"));
         fs.Flush(durable: false); // the commit gives the inode a record and forgets what was remembered
         Assert.Equal("BASE bytes", fs.ReadAllText("b.txt"));
-        fs.SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, 0, 0, 0, 4, 0, 0, 0));
+        fs.Inodes.SetAttr(ino, new SetAttrRequest(SetAttrFields.Size, 0, 0, 0, 4, 0, 0, 0));
         fs.Flush(durable: false);
-        Assert.Equal(4, fs.GetAttr(ino).Size);
+        Assert.Equal(4, fs.Inodes.GetAttr(ino).Size);
         fs.Rollback(before.Id); // back to untouched: the base again
         Assert.Equal("base bytes", fs.ReadAllText("b.txt"));
-        Assert.Equal(10, fs.GetAttr(ino).Size);
+        Assert.Equal(10, fs.Inodes.GetAttr(ino).Size);
     }
 }

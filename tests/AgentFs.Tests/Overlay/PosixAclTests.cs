@@ -49,27 +49,27 @@ public class PosixAclTests
         using var t = new TempStore();
         using var store = t.Create();
         using var fs = store.OpenFileSystem();
-        var f = fs.Create(InodeNumbers.Root, "f"u8, 0x180); // 0600, as mkstemp makes it
-        fs.SetXattr(f.Ino, PosixAcl.AccessXattr, Minimal);
-        Assert.Equal(0x1E8u, fs.GetAttr(f.Ino).Mode & 0xFFF); // 0750
-        Assert.Null(fs.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
-        Assert.Empty(fs.ListXattr(f.Ino));
+        var f = fs.Inodes.Create(InodeNumbers.Root, "f"u8, 0x180); // 0600, as mkstemp makes it
+        fs.Inodes.SetXattr(f.Ino, PosixAcl.AccessXattr, Minimal);
+        Assert.Equal(0x1E8u, fs.Inodes.GetAttr(f.Ino).Mode & 0xFFF); // 0750
+        Assert.Null(fs.Inodes.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
+        Assert.Empty(fs.Inodes.ListXattr(f.Ino));
 
-        fs.SetXattr(f.Ino, PosixAcl.AccessXattr, Named);
-        Assert.Equal(0x1B4u, fs.GetAttr(f.Ino).Mode & 0xFFF); // 0664: the mask is the group bits
-        Assert.Equal(Named, fs.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
+        fs.Inodes.SetXattr(f.Ino, PosixAcl.AccessXattr, Named);
+        Assert.Equal(0x1B4u, fs.Inodes.GetAttr(f.Ino).Mode & 0xFFF); // 0664: the mask is the group bits
+        Assert.Equal(Named, fs.Inodes.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
 
-        fs.SetAttr(f.Ino, new SetAttrRequest(SetAttrFields.Mode, Mode: 0x180)); // chmod 600 masks the named entry
+        fs.Inodes.SetAttr(f.Ino, new SetAttrRequest(SetAttrFields.Mode, Mode: 0x180)); // chmod 600 masks the named entry
         Assert.Equal(Acl((UserObj, 6, NoId), (User, 6, 65534), (GroupObj, 4, NoId), (Mask, 0, NoId), (Other, 0, NoId)),
-            fs.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
+            fs.Inodes.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
 
-        fs.SetAttr(f.Ino, new SetAttrRequest(SetAttrFields.Mode, Mode: 0x5B4)); // 2664
-        fs.SetXattr(f.Ino, PosixAcl.AccessXattr, Named, dropSetGid: true);
-        Assert.Equal(0x1B4u, fs.GetAttr(f.Ino).Mode & 0xFFF);
+        fs.Inodes.SetAttr(f.Ino, new SetAttrRequest(SetAttrFields.Mode, Mode: 0x5B4)); // 2664
+        fs.Inodes.SetXattr(f.Ino, PosixAcl.AccessXattr, Named, dropSetGid: true);
+        Assert.Equal(0x1B4u, fs.Inodes.GetAttr(f.Ino).Mode & 0xFFF);
 
-        fs.RemoveXattr(f.Ino, PosixAcl.AccessXattr);
-        fs.RemoveXattr(f.Ino, PosixAcl.AccessXattr); // removing an ACL that is not there is no error
-        Assert.Equal(Errno.ENODATA, Assert.Throws<AgentFsException>(() => fs.RemoveXattr(f.Ino, "user.x")).Errno);
+        fs.Inodes.RemoveXattr(f.Ino, PosixAcl.AccessXattr);
+        fs.Inodes.RemoveXattr(f.Ino, PosixAcl.AccessXattr); // removing an ACL that is not there is no error
+        Assert.Equal(Errno.ENODATA, Assert.Throws<AgentFsException>(() => fs.Inodes.RemoveXattr(f.Ino, "user.x")).Errno);
     }
 
     [Fact]
@@ -78,26 +78,26 @@ public class PosixAclTests
         using var t = new TempStore();
         using var store = t.Create();
         using var fs = store.OpenFileSystem();
-        var plain = fs.Create(InodeNumbers.Root, "plain"u8, 0x1B6, umask: 0x12);
+        var plain = fs.Inodes.Create(InodeNumbers.Root, "plain"u8, 0x1B6, umask: 0x12);
         Assert.Equal(0x1A4u, plain.Mode & 0xFFF); // 0666 & ~022
 
-        var d = fs.Mkdir(InodeNumbers.Root, "d"u8, 0x1FF);
+        var d = fs.Inodes.Mkdir(InodeNumbers.Root, "d"u8, 0x1FF);
         var byDefault = Acl((UserObj, 7, NoId), (User, 7, 65534), (GroupObj, 5, NoId), (Mask, 7, NoId), (Other, 0, NoId));
-        fs.SetXattr(d.Ino, PosixAcl.DefaultXattr, byDefault);
-        var f = fs.Create(d.Ino, "f"u8, 0x1B6, umask: 0x3F); // umask 077 does not apply
+        fs.Inodes.SetXattr(d.Ino, PosixAcl.DefaultXattr, byDefault);
+        var f = fs.Inodes.Create(d.Ino, "f"u8, 0x1B6, umask: 0x3F); // umask 077 does not apply
         Assert.Equal(0x1B0u, f.Mode & 0xFFF); // 0660: other gets nothing from the default ACL
         Assert.Equal(Acl((UserObj, 6, NoId), (User, 7, 65534), (GroupObj, 5, NoId), (Mask, 6, NoId), (Other, 0, NoId)),
-            fs.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
-        Assert.Null(fs.TryGetXattr(f.Ino, PosixAcl.DefaultXattr));
+            fs.Inodes.TryGetXattr(f.Ino, PosixAcl.AccessXattr));
+        Assert.Null(fs.Inodes.TryGetXattr(f.Ino, PosixAcl.DefaultXattr));
 
-        var sub = fs.Mkdir(d.Ino, "sub"u8, 0x1FF, umask: 0x3F);
+        var sub = fs.Inodes.Mkdir(d.Ino, "sub"u8, 0x1FF, umask: 0x3F);
         Assert.Equal(0x1F8u, sub.Mode & 0xFFF); // 0770
-        Assert.Equal(byDefault, fs.TryGetXattr(sub.Ino, PosixAcl.DefaultXattr));
+        Assert.Equal(byDefault, fs.Inodes.TryGetXattr(sub.Ino, PosixAcl.DefaultXattr));
 
-        var link = fs.Symlink(d.Ino, "l"u8, "f"u8);
-        Assert.Empty(fs.ListXattr(link.Ino));
-        Assert.Equal(Errno.EACCES, Assert.Throws<AgentFsException>(() => fs.SetXattr(f.Ino, PosixAcl.DefaultXattr, byDefault)).Errno);
-        Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<AgentFsException>(() => fs.SetXattr(link.Ino, PosixAcl.AccessXattr, Named)).Errno);
+        var link = fs.Inodes.Symlink(d.Ino, "l"u8, "f"u8);
+        Assert.Empty(fs.Inodes.ListXattr(link.Ino));
+        Assert.Equal(Errno.EACCES, Assert.Throws<AgentFsException>(() => fs.Inodes.SetXattr(f.Ino, PosixAcl.DefaultXattr, byDefault)).Errno);
+        Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<AgentFsException>(() => fs.Inodes.SetXattr(link.Ino, PosixAcl.AccessXattr, Named)).Errno);
     }
 
     [Fact]
@@ -106,11 +106,11 @@ public class PosixAclTests
         using var t = new TempStore();
         using var store = t.Create();
         using var fs = store.OpenFileSystem();
-        var d = fs.Mkdir(InodeNumbers.Root, "d"u8, 0x1FF);
-        fs.SetAttr(d.Ino, new SetAttrRequest(SetAttrFields.Gid | SetAttrFields.Mode, Mode: 0x5FF, Gid: 4242));
-        var file = fs.Create(d.Ino, "f"u8, 0x1A4);
-        var sub = fs.Mkdir(d.Ino, "s"u8, 0x1ED);
-        var link = fs.Symlink(d.Ino, "l"u8, "f"u8);
+        var d = fs.Inodes.Mkdir(InodeNumbers.Root, "d"u8, 0x1FF);
+        fs.Inodes.SetAttr(d.Ino, new SetAttrRequest(SetAttrFields.Gid | SetAttrFields.Mode, Mode: 0x5FF, Gid: 4242));
+        var file = fs.Inodes.Create(d.Ino, "f"u8, 0x1A4);
+        var sub = fs.Inodes.Mkdir(d.Ino, "s"u8, 0x1ED);
+        var link = fs.Inodes.Symlink(d.Ino, "l"u8, "f"u8);
         Assert.Equal(4242u, file.Gid);
         Assert.Equal(0x1A4u, file.Mode & 0xFFF);
         Assert.Equal(4242u, sub.Gid);

@@ -56,21 +56,21 @@ public sealed class LibraryTarget(RunSettings settings) : IDifferentialTarget
                 else
                 {
                     ulong parent = fs.GetAttributes(Step.Parent(s.P)).Ino;
-                    if (s.Flags == 1) fs.Unlink(parent, U(Step.Name(s.P)));
-                    else fs.Rmdir(parent, U(Step.Name(s.P)));
+                    if (s.Flags == 1) fs.Inodes.Unlink(parent, U(Step.Name(s.P)));
+                    else fs.Inodes.Rmdir(parent, U(Step.Name(s.P)));
                 }
                 break;
             case OpKind.Mkdir:
-                if (s.Flags == 1) fs.Mkdir(fs.GetAttributes(Step.Parent(s.P)).Ino, U(Step.Name(s.P)), (uint)s.A);
+                if (s.Flags == 1) fs.Inodes.Mkdir(fs.GetAttributes(Step.Parent(s.P)).Ino, U(Step.Name(s.P)), (uint)s.A);
                 else fs.CreateDirectory(s.P, (uint)s.A);
                 break;
             case OpKind.Symlink: fs.CreateSymbolicLink(s.P, s.Q); break;
             case OpKind.Chmod: fs.SetMode(s.P, (uint)s.A); break;
             case OpKind.SetXattr:
                 if (s.Flags == 0) fs.SetXattr(s.P, s.Q, Step.Data(s.Seed, s.A));
-                else fs.SetXattr(fs.GetAttributes(s.P).Ino, s.Q, Step.Data(s.Seed, s.A), s.Flags);
+                else fs.Inodes.SetXattr(fs.GetAttributes(s.P).Ino, s.Q, Step.Data(s.Seed, s.A), s.Flags);
                 break;
-            case OpKind.RemoveXattr: fs.RemoveXattr(fs.GetAttributes(s.P).Ino, s.Q); break;
+            case OpKind.RemoveXattr: fs.Inodes.RemoveXattr(fs.GetAttributes(s.P).Ino, s.Q); break;
             case OpKind.ReadAt:
             {
                 ulong ino = fs.GetAttributes(s.P).Ino;
@@ -78,7 +78,7 @@ public sealed class LibraryTarget(RunSettings settings) : IDifferentialTarget
                 int done = 0;
                 while (done < buf.Length)
                 {
-                    int n = fs.Read(ino, s.A + done, buf.AsSpan(done));
+                    int n = fs.Inodes.Read(ino, s.A + done, buf.AsSpan(done));
                     if (n <= 0) break;
                     done += n;
                 }

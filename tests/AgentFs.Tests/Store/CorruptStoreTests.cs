@@ -61,7 +61,7 @@ public class CorruptStoreTests
         using var s = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
         using var fs = s.OpenFileSystem(readOnly: true);
         ulong d = fs.GetAttributes("/d").Ino;
-        Corrupt(t, () => fs.ReadDirectory(d), mention, $"directory inode {d}", "layer");
+        Corrupt(t, () => fs.Inodes.ReadDirectory(d), mention, $"directory inode {d}", "layer");
         Corrupt(t, () => fs.Enumerate("/d"), mention, "corrupt at /d:");
         Corrupt(t, () => s.Diff("base", "main"), mention, "/d");
         Corrupt(t, () => s.ExportTar(new MemoryStream()), mention, "/d");
@@ -80,7 +80,7 @@ public class CorruptStoreTests
         Tamper(t.StorePath, $"UPDATE inodes SET {set} WHERE ino={F}");
         using var s = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
         using var fs = s.OpenFileSystem(readOnly: true);
-        Corrupt(t, () => fs.Lookup(InodeNumbers.Root, "f"u8), mention, "inode", "layer");
+        Corrupt(t, () => fs.Inodes.Lookup(InodeNumbers.Root, "f"u8), mention, "inode", "layer");
         Corrupt(t, () => fs.GetAttributes("/f"), mention, "corrupt at /f:");
         Corrupt(t, () => s.Diff("base", "main"), mention, "/f");
         Corrupt(t, () => s.ExportTar(new MemoryStream()), mention, "/f");
@@ -97,7 +97,7 @@ public class CorruptStoreTests
         using var s = AgentStore.Open(t.StorePath, new StoreOptions { ReadOnly = true });
         using var fs = s.OpenFileSystem(readOnly: true);
         ulong f = fs.GetAttributes("/f").Ino;
-        Corrupt(t, () => fs.Read(f, 70_000, new byte[100]), mention, $"inode {f}");
+        Corrupt(t, () => fs.Inodes.Read(f, 70_000, new byte[100]), mention, $"inode {f}");
         Corrupt(t, () => fs.ReadAllBytes("/f"), mention, "corrupt at /f:");
         Corrupt(t, () => s.WritePatch("base", "main", new MemoryStream()), mention, "/f");
     }
@@ -146,7 +146,7 @@ public class CorruptStoreTests
         ulong sparse = ro.GetAttributes("/sparse").Ino;
         var buf = new byte[4096];
         Array.Fill(buf, (byte)0xFF);
-        Assert.Equal(4096, ro.Read(sparse, 1L << 62, buf));
+        Assert.Equal(4096, ro.Inodes.Read(sparse, 1L << 62, buf));
         Assert.True(buf.AsSpan().IndexOfAnyExcept((byte)0) < 0);
         Assert.Contains(s.Diff("base", "main"), c => c.Path == "big");
     }

@@ -151,8 +151,8 @@ public class TraceTests
         using (var store = t.Create())
         using (var fs = store.OpenFileSystem())
         {
-            var odd = fs.Create(InodeNumbers.Root, [(byte)'n', 0xFE, (byte)'.', (byte)'t'], Convert.ToUInt32("644", 8));
-            fs.Write(odd.Ino, 0, "one\ntwo\n"u8);
+            var odd = fs.Inodes.Create(InodeNumbers.Root, [(byte)'n', 0xFE, (byte)'.', (byte)'t'], Convert.ToUInt32("644", 8));
+            fs.Inodes.Write(odd.Ino, 0, "one\ntwo\n"u8);
             fs.Delete("was-file");
             fs.CreateSymbolicLink("was-file", "elsewhere");
         }

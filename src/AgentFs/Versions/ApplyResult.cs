@@ -1,35 +1,4 @@
-using System.Text;
-
 namespace AgentFs;
-
-/// <summary>One step of an apply, in the order they run.</summary>
-public enum ApplyActionKind { Delete, RemoveDirectory, CreateDirectory, WriteFile, WriteSymlink, SetMode }
-
-/// <summary>A step of an apply on one path of the target.</summary>
-public sealed record ApplyAction(ApplyActionKind Kind, byte[] RawPath, uint Mode)
-{
-    public string Path => Encoding.UTF8.GetString(RawPath);
-}
-
-/// <summary>A path where the target no longer matches what the change was made against, and how.</summary>
-public sealed record ApplyConflict(byte[] RawPath, string Reason)
-{
-    public string Path => Encoding.UTF8.GetString(RawPath);
-    public override string ToString() => $"{Path}: {Reason}";
-}
-
-/// <summary>
-/// A path whose set-user-id, set-group-id or sticky bit the branch asks for and apply left out: apply never
-/// creates those bits in the target (they would be the applying user's, often root's, privileges on the
-/// agent's content) unless <see cref="ApplyOptions.KeepSpecialBits"/> is set. A bit the path already had in
-/// the target is kept when only the mode changes.
-/// </summary>
-public sealed record ApplyDroppedBits(byte[] RawPath, uint RequestedMode, uint AppliedMode)
-{
-    public string Path => Encoding.UTF8.GetString(RawPath);
-    public override string ToString() =>
-        $"{Path} {Convert.ToString(RequestedMode, 8).PadLeft(4, '0')} -> {Convert.ToString(AppliedMode, 8).PadLeft(4, '0')}";
-}
 
 /// <summary>
 /// What an apply did or would do: the changes (base to the applied state), the steps, the conflicts found
