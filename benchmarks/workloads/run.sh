@@ -150,12 +150,13 @@ grep -qw overlay /proc/filesystems || log "kernel overlayfs is not available; sk
 
 # ---- AgentFs: build once, run a frozen copy --------------------------------------------------------
 if [[ -n ${AGENTFS_DLL:-} ]]; then
-  AGENTFS_BIN_DIR="$(dirname "$(readlink -f "$AGENTFS_DLL")")"
+  AGENTFS_BIN_DIR="$(dirname "$(readlink -f "$AGENTFS_DLL")")"; AGENTFS_PROGRAM="$(basename "$AGENTFS_DLL")"
   log "using the agentfs build in $AGENTFS_BIN_DIR (AGENTFS_DLL)"
 else
   log "building agentfs ($repo/agentfs)"
   "$repo/agentfs" --version >/dev/null || die "building agentfs failed (set AGENTFS_DLL=path/AgentFs.Cli.dll to use another build)"
   AGENTFS_BIN_DIR="$(dirname "$(head -n 1 "$repo/.agentfs-build/stamp")")"   # the stamp names the program built
+  AGENTFS_PROGRAM="$(basename "$(head -n 1 "$repo/.agentfs-build/stamp")")"  # AgentFs.Cli (Native AOT) or AgentFs.Cli.dll
 fi
 AGENTFS_COMMIT="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [[ -n "$(git -C "$repo" status --porcelain -- src 2>/dev/null)" ]] && AGENTFS_COMMIT+="+dirty"
@@ -175,7 +176,7 @@ BASE="$ROOT/base"; FIX="$ROOT/fixtures"; TOOLS="$ROOT/tools"; SYS="$ROOT/sys"; L
 mkdir -p "$BASE/data" "$FIX" "$TOOLS" "$SYS" "$LOGS"
 
 cp -a "$AGENTFS_BIN_DIR" "$ROOT/agentfs-bin"   # a frozen copy: the checkout may be rebuilt meanwhile
-AGENTFS=(dotnet "$ROOT/agentfs-bin/AgentFs.Cli.dll")
+if [[ $AGENTFS_PROGRAM == *.dll ]]; then AGENTFS=(dotnet "$ROOT/agentfs-bin/$AGENTFS_PROGRAM"); else AGENTFS=("$ROOT/agentfs-bin/$AGENTFS_PROGRAM"); fi
 MOUNT_HELP="$("${AGENTFS[@]}" mount --help 2>&1 || true)"
 [[ $MOUNT_HELP == *"<MOUNTPOINT>"* ]] || die "this agentfs has no 'mount' command"
 
