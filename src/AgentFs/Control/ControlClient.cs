@@ -38,15 +38,18 @@ internal sealed class ControlClient
 
     /// <summary>Makes the holder seal its branch as a checkpoint; returns the checkpoint's id.</summary>
     public long Checkpoint(string? message, IReadOnlyDictionary<string, string>? meta) =>
-        CheckpointIfChanged(message, meta, onlyIfChanged: false)
-        ?? throw new AgentFsException(Errno.EIO, $"{HolderName} answered a checkpoint request without the checkpoint's id");
+        RequestCheckpoint(message, meta, ifChanged: false)!.Value;
 
     /// <summary>Makes the holder seal its branch as a checkpoint if it changed since the last one (request field
     /// "if_changed": true); returns the checkpoint's id, or null when nothing changed.</summary>
-    public long? CheckpointIfChanged(string? message, IReadOnlyDictionary<string, string>? meta, bool onlyIfChanged = true)
+    public long? CheckpointIfChanged(string? message, IReadOnlyDictionary<string, string>? meta) =>
+        RequestCheckpoint(message, meta, ifChanged: true);
+
+    /// <summary>The checkpoint request; a null id in the reply is an answer only to "if_changed".</summary>
+    private long? RequestCheckpoint(string? message, IReadOnlyDictionary<string, string>? meta, bool ifChanged)
     {
         var request = new JsonObject { ["op"] = "checkpoint", ["message"] = message };
-        if (onlyIfChanged) request["if_changed"] = true;
+        if (ifChanged) request["if_changed"] = true;
         if (meta != null)
         {
             var m = new JsonObject();
@@ -54,7 +57,7 @@ internal sealed class ControlClient
             request["meta"] = m;
         }
         var reply = Send(request);
-        if (onlyIfChanged && reply.ContainsKey("id") && reply["id"] is null) return null;
+        if (ifChanged && reply.ContainsKey("id") && reply["id"] is null) return null;
         return reply["id"] is JsonValue id && id.TryGetValue(out long n) ? n
             : throw new AgentFsException(Errno.EIO, $"{HolderName} answered a checkpoint request without the checkpoint's id");
     }
