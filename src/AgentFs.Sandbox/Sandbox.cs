@@ -124,7 +124,15 @@ public static class Sandbox
                 proxy = new EgressProxy(network.Listener, options.AllowedDestinations!, options.NetworkLog);
                 Mark("network namespace and proxy");
             }
-            byte[]? script = options.AgentfsCommand is { Count: > 0 } cmd ? AgentfsScript(cmd) : null;
+            byte[]? script = null;
+            if (options.AgentfsCommand is { Count: > 0 } cmd)
+            {
+                // The program (the native agentfs, or AgentFs.Cli.dll after the dotnet host) runs from its own
+                // directory, bound inside: where it lies on the host may be private or hidden there.
+                string program = Full(cmd[^1]);
+                layout = layout with { ProgramDirectory = Path.GetDirectoryName(program) };
+                script = AgentfsScript([.. cmd.Take(cmd.Count - 1), Path.Combine(SandboxPolicy.ProgramDirectoryInside, Path.GetFileName(program))]);
+            }
             session = FuseSession.ServeMountedElsewhere(mountPath, () =>
             {
                 fs = opening.GetAwaiter().GetResult();

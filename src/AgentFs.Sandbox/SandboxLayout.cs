@@ -22,4 +22,8 @@ internal sealed record SandboxLayout(
 {
     /// <summary>With --net allow=: the proxy's port on the sandbox's 127.0.0.1.</summary>
     public int ProxyPort { get; init; }
+
+    /// <summary>With the agentfs command inside: the directory of its program on the host, bound read-only at
+    /// <see cref="SandboxPolicy.ProgramDirectoryInside"/> (it may lie in /tmp or /run, which are private inside).</summary>
+    public string? ProgramDirectory { get; init; }
 }

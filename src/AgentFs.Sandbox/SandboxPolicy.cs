@@ -42,6 +42,9 @@ internal static class SandboxPolicy
     /// <summary>Where the <c>agentfs</c> command is, inside (put first on PATH).</summary>
     public const string BinDirectoryInside = "/run/agentfs/bin";
 
+    /// <summary>Where the directory of the agentfs program is, read-only, inside (the command there runs it).</summary>
+    public const string ProgramDirectoryInside = "/run/agentfs/program";
+
     /// <summary>Set inside to "PID STORE_ID BRANCH": which branch the process outside the sandbox's PID namespace
     /// holds, so the client reaches it through the control socket (it cannot see that pid from inside).</summary>
     public const string SandboxVariable = "AGENTFS_SANDBOX";
@@ -89,7 +92,10 @@ internal static class SandboxPolicy
         // patch read the base (AGENTFS_SANDBOX_BASE tells them where).
         Add("--ro-bind", layout.BaseStage, BaseInside);
         if (layout.AgentfsScriptFd is int scriptFd)
+        {
             Add("--perms", "0755", "--ro-bind-data", scriptFd.ToString(), Path.Combine(BinDirectoryInside, "agentfs"));
+            if (layout.ProgramDirectory is { } programDirectory) Add("--ro-bind", programDirectory, ProgramDirectoryInside);
+        }
 
         // 6. Read-only and hidden paths, last, so they win over the writable ones.
         foreach (string path in layout.ReadOnlyPaths) Add("--ro-bind", path, path);
